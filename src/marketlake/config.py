@@ -1,0 +1,181 @@
+"""Settings: defaults < ``marketlake.yaml`` < ``MARKETLAKE_*`` environment variables < arguments.
+
+Nested settings use ``__`` in environment names: ``MARKETLAKE_LAKE__URI=s3://bucket/prefix``.
+The YAML file is ``./marketlake.yaml`` unless ``MARKETLAKE_CONFIG`` names another one.
+Secrets are ``SecretStr``: they print as ``**********`` and are never logged.
+"""
+
+from __future__ import annotations
+
+import os
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field, SecretStr, ValidationError, model_validator
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    YamlConfigSettingsSource,
+)
+
+from marketlake.errors import ConfigError
+
+CONFIG_ENV = "MARKETLAKE_CONFIG"
+DEFAULT_CONFIG_FILE = "marketlake.yaml"
+
+
+class LakeSettings(BaseModel):
+    """Where bronze and silver live: a local folder or an ``s3://`` URI."""
+
+    uri: str = Field("", description="Lake root; empty means <data_dir>/lake.")
+    endpoint_url: str | None = Field(None, description="S3-compatible endpoint, e.g. http://127.0.0.1:8333")
+    access_key_id: str | None = None
+    secret_access_key: SecretStr | None = None
+    region: str | None = None
+
+
+class DuckDBSettings(BaseModel):
+    """The embedded default warehouse."""
+
+    path: str = Field("", description="DuckDB file; empty means <data_dir>/warehouse.duckdb.")
+    threads: int = Field(2, ge=1)
+    memory_limit: str = "4GB"
+
+
+class WarehouseSettings(BaseModel):
+    """The dbt-built warehouse (gold)."""
+
+    target: Literal["duckdb"] = "duckdb"
+    duckdb: DuckDBSettings = DuckDBSettings()
+    gold_uri: str = Field("", description="Parquet exports of gold marts; empty means <data_dir>/gold.")
+
+
+class QualitySettings(BaseModel):
+    """Thresholds of the validation rules (see ``marketlake quality --rules``)."""
+
+    price_min: float = Field(0.01, gt=0, description="Prices must be > price_min (exclusive).")
+    price_max: float = Field(1_000_000.0, gt=0, description="Prices must be < price_max (exclusive).")
+    jump_factor: float = Field(
+        20.0, gt=1, description="A close this many times above/below its neighbours' median is flagged."
+    )
+    jump_window: int = Field(5, ge=3, description="Centred window (rows) of that median; odd.")
+    max_examples: int = Field(5, ge=1, description="Examples per rule shown by `marketlake quality`.")
+
+    @model_validator(mode="after")
+    def _check(self) -> QualitySettings:
+        if self.price_min >= self.price_max:
+            raise ValueError("quality.price_min must be below quality.price_max")
+        if self.jump_window % 2 == 0:
+            raise ValueError("quality.jump_window must be odd (a centred window)")
+        return self
+
+
+class CsvDailySettings(BaseModel):
+    """Yahoo-style daily CSV exports."""
+
+    timezone: str = Field("America/New_York", description="Exchange time zone of the dates.")
+    null_tokens: list[str] = ["null", "NULL", "", "NaN", "nan", "N/A", "-"]
+
+
+class SourcesSettings(BaseModel):
+    """Per-source settings."""
+
+    csv_daily: CsvDailySettings = CsvDailySettings()
+
+
+class Settings(BaseSettings):
+    """All marketlake settings. Build with :func:`get_settings`, not at import time."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="MARKETLAKE_",
+        env_nested_delimiter="__",
+        extra="forbid",
+        validate_default=True,
+    )
+
+    data_dir: Path = Field(Path("marketlake-data"), description="Root of everything marketlake writes.")
+    lake: LakeSettings = LakeSettings()
+    warehouse: WarehouseSettings = WarehouseSettings()
+    quality: QualitySettings = QualitySettings()
+    sources: SourcesSettings = SourcesSettings()
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        yaml_file = Path(os.environ.get(CONFIG_ENV, DEFAULT_CONFIG_FILE))
+        return (
+            init_settings,
+            env_settings,
+            YamlConfigSettingsSource(settings_cls, yaml_file=yaml_file),
+        )
+
+    @property
+    def lake_uri(self) -> str:
+        """The lake root, resolved against ``data_dir`` when not set."""
+        return self.lake.uri or str((self.data_dir / "lake").absolute())
+
+    @property
+    def gold_uri(self) -> str:
+        """Where gold marts are exported as Parquet."""
+        return self.warehouse.gold_uri or str((self.data_dir / "gold").absolute())
+
+    @property
+    def duckdb_path(self) -> Path:
+        """The DuckDB warehouse file."""
+        path = self.warehouse.duckdb.path
+        return Path(path).absolute() if path else (self.data_dir / "warehouse.duckdb").absolute()
+
+    @property
+    def state_dir(self) -> Path:
+        """Local scratch space: dbt target/logs, generated profiles."""
+        return (self.data_dir / ".state").absolute()
+
+    def storage_options(self) -> dict[str, Any]:
+        """fsspec options for the lake (S3 credentials revealed only here, never logged)."""
+        if not self.lake_uri.startswith("s3://"):
+            return {}
+        options: dict[str, Any] = {}
+        if self.lake.endpoint_url:
+            options["client_kwargs"] = {"endpoint_url": self.lake.endpoint_url}
+        if self.lake.access_key_id:
+            options["key"] = self.lake.access_key_id
+        if self.lake.secret_access_key:
+            options["secret"] = self.lake.secret_access_key.get_secret_value()
+        return options
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Build settings from file, environment and ``overrides``.
+
+    Raises:
+        ConfigError: the YAML file or an environment variable holds an invalid value.
+    """
+    yaml_file = os.environ.get(CONFIG_ENV)
+    if yaml_file and not Path(yaml_file).is_file():
+        raise ConfigError(
+            f"settings file {yaml_file} does not exist",
+            hint=f"create it or unset {CONFIG_ENV}",
+        )
+    try:
+        return Settings(**overrides)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"])
+        raise ConfigError(
+            f"invalid setting {where}: {first['msg']}",
+            hint=f"fix it in {yaml_file or DEFAULT_CONFIG_FILE} or the MARKETLAKE_* environment",
+        ) from exc
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process-wide settings, built once on first use."""
+    return load_settings()

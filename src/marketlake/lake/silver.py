@@ -1,0 +1,184 @@
+"""Silver: validated, canonical Parquet, hive-partitioned by ``symbol=`` and ``year=``.
+
+Layout::
+
+    silver/<dataset>/symbol=<S>/year=<Y>/<ingest_id>.parquet   rows of one delivery in one partition
+    silver/_quarantine/<dataset>/<ingest_id>.parquet           the rows that delivery lost, with reasons
+    silver/_ingests/<ingest_id>.json                            what processing that delivery produced
+
+A file is named by its ingest id, so publishing an ingest again replaces exactly its own rows
+(each file is replaced atomically, stale partitions are removed), and the ``_ingests`` record is
+written last: an ingest without a record was interrupted and is processed again.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from urllib.parse import quote
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from marketlake.lake.store import Lake
+from marketlake.schemas import QUARANTINE, schema_of
+
+log = logging.getLogger(__name__)
+
+SILVER = "silver"
+QUARANTINE_PREFIX = "silver/_quarantine"
+RECORD_PREFIX = "silver/_ingests"
+
+
+@dataclass(frozen=True)
+class IngestRecord:
+    """What publishing one ingest into silver produced."""
+
+    ingest_id: str
+    dataset: str
+    source: str
+    rows_in: int
+    rows_out: int
+    rows_quarantined: int
+    quarantined_by_rule: dict[str, int] = field(default_factory=dict)
+    flagged_by_rule: dict[str, int] = field(default_factory=dict)
+    partitions: list[str] = field(default_factory=list)
+    published_at: str = ""
+
+
+def partition_dir(dataset: str, symbol: str, year: int) -> str:
+    """The lake key of one partition (symbols are percent-encoded: ``X:BTCUSD`` -> ``X%3ABTCUSD``)."""
+    return f"{SILVER}/{dataset}/symbol={quote(symbol, safe='')}/year={year}"
+
+
+def dataset_glob(lake: Lake, dataset: str) -> str:
+    """A glob URL of every Parquet file of a dataset (for DuckDB and Polars)."""
+    return lake.url(f"{SILVER}/{dataset}/*/*/*.parquet")
+
+
+def record_key(ingest_id: str) -> str:
+    """Where the record of a published ingest lives."""
+    return f"{RECORD_PREFIX}/{ingest_id}.json"
+
+
+def quarantine_key(dataset: str, ingest_id: str) -> str:
+    """Where the quarantined rows of an ingest live."""
+    return f"{QUARANTINE_PREFIX}/{dataset}/{ingest_id}.parquet"
+
+
+def get_record(lake: Lake, ingest_id: str) -> IngestRecord | None:
+    """The record of a published ingest, or None if it was never (completely) published."""
+    key = record_key(ingest_id)
+    return IngestRecord(**lake.read_json(key)) if lake.exists(key) else None
+
+
+def read_records(lake: Lake) -> list[IngestRecord]:
+    """Records of every ingest now in silver."""
+    return [IngestRecord(**row) for row in lake.iter_json(f"{RECORD_PREFIX}/*.json")]
+
+
+def _year_column(table: pa.Table) -> pa.Array:
+    column = "session_date" if "session_date" in table.column_names else "ts_event"
+    return pc.year(table[column])
+
+
+def publish_ingest(
+    lake: Lake,
+    *,
+    dataset: str,
+    source: str,
+    ingest_id: str,
+    rows: pa.Table,
+    quarantined: pa.Table,
+    rows_in: int,
+    flagged_by_rule: dict[str, int],
+    supersedes: list[str] = (),  # type: ignore[assignment]
+) -> IngestRecord:
+    """Publish the silver rows and quarantined rows of one ingest, replacing any earlier publish.
+
+    Args:
+        lake: The lake.
+        dataset: The silver dataset (``bars``...); ``rows`` must have its canonical schema.
+        source: The source the ingest came from.
+        ingest_id: The delivery these rows came from.
+        rows: The valid rows.
+        quarantined: The rejected rows (``QUARANTINE`` schema).
+        rows_in: How many rows the delivery held (must equal valid + quarantined).
+        flagged_by_rule: WARNING counts, for the record.
+        supersedes: Earlier deliveries of the same thing, whose rows this one replaces.
+
+    Returns:
+        The record written last, which marks the ingest as published.
+    """
+    rows = rows.cast(schema_of(dataset))
+    if rows.num_rows + quarantined.num_rows != rows_in:
+        raise AssertionError(
+            f"row accounting broken for ingest {ingest_id}: {rows_in} in, "
+            f"{rows.num_rows} valid + {quarantined.num_rows} quarantined"
+        )
+    before = set(lake.glob(f"{SILVER}/{dataset}/*/*/{ingest_id}.parquet"))
+    written: list[str] = []
+    if rows.num_rows:
+        rows = rows.append_column("_year", _year_column(rows))
+        keys = rows.select(["symbol", "_year"]).group_by(["symbol", "_year"]).aggregate([])
+        for symbol, year in zip(keys["symbol"].to_pylist(), keys["_year"].to_pylist(), strict=True):
+            mask = pc.and_(pc.equal(rows["symbol"], symbol), pc.equal(rows["_year"], year))
+            part = rows.filter(mask).drop_columns(["_year"])
+            part = part.sort_by([("symbol", "ascending"), ("ts_event", "ascending")])
+            key = f"{partition_dir(dataset, symbol, year)}/{ingest_id}.parquet"
+            lake.write_parquet(key, part)
+            written.append(key)
+    for stale in sorted(before - set(written)):
+        lake.remove(stale)
+
+    qkey = quarantine_key(dataset, ingest_id)
+    if quarantined.num_rows:
+        lake.write_parquet(qkey, quarantined.cast(QUARANTINE))
+    else:
+        lake.remove(qkey)
+
+    by_rule: dict[str, int] = {}
+    for rule in quarantined["rule_id"].to_pylist():
+        by_rule[rule] = by_rule.get(rule, 0) + 1
+    record = IngestRecord(
+        ingest_id=ingest_id,
+        dataset=dataset,
+        source=source,
+        rows_in=rows_in,
+        rows_out=rows.num_rows,
+        rows_quarantined=quarantined.num_rows,
+        quarantined_by_rule=dict(sorted(by_rule.items())),
+        flagged_by_rule=dict(sorted(flagged_by_rule.items())),
+        partitions=sorted(written),
+        published_at=datetime.now(UTC).isoformat(timespec="microseconds"),
+    )
+    lake.write_json(record_key(ingest_id), asdict(record))
+    for old in supersedes:
+        retract_ingest(lake, dataset=dataset, ingest_id=old)
+    return record
+
+
+def retract_ingest(lake: Lake, *, dataset: str, ingest_id: str) -> None:
+    """Remove every silver and quarantine row of an ingest (superseded by a newer delivery)."""
+    for key in lake.glob(f"{SILVER}/{dataset}/*/*/{ingest_id}.parquet"):
+        lake.remove(key)
+    lake.remove(quarantine_key(dataset, ingest_id))
+    lake.remove(record_key(ingest_id))
+    log.info("retracted superseded ingest", extra={"ingest_id": ingest_id, "dataset": dataset})
+
+
+def read_dataset(lake: Lake, dataset: str) -> pa.Table:
+    """Every silver row of a dataset (small datasets and tests; the loader streams big ones)."""
+    tables = [lake.read_parquet(k) for k in lake.glob(f"{SILVER}/{dataset}/*/*/*.parquet")]
+    if not tables:
+        return schema_of(dataset).empty_table()
+    return pa.concat_tables(tables).cast(schema_of(dataset))
+
+
+def read_quarantine(lake: Lake, dataset: str | None = None) -> pa.Table:
+    """Every quarantined row (of one dataset, or all)."""
+    keys = lake.glob(f"{QUARANTINE_PREFIX}/{dataset or '*'}/*.parquet")
+    if not keys:
+        return QUARANTINE.empty_table()
+    return pa.concat_tables([lake.read_parquet(k).cast(QUARANTINE) for k in keys])

@@ -1,0 +1,1 @@
+"""Operations: the run ledger (and later logs, metrics, alerts)."""

@@ -1,0 +1,50 @@
+"""The catalogue of validation rules: stable ids, severity, and what each one means.
+
+ERROR rules send a row to quarantine (with the id of the first rule it broke, in the order
+below, and a message naming every rule it broke). WARNING rules keep the row and name the rule
+in its ``quality_flags`` column. Ids are part of the public contract: reports, the API and
+alerts refer to them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+Severity = Literal["ERROR", "WARNING"]
+
+
+@dataclass(frozen=True)
+class Rule:
+    """One validation rule."""
+
+    id: str
+    severity: Severity
+    description: str
+
+
+_CATALOGUE = [
+    Rule("row.malformed", "ERROR", "the line does not have as many fields as the header"),
+    Rule("row.null", "ERROR", "every price and volume is null (holiday or missing-data rows)"),
+    Rule("date.invalid", "ERROR", "the date is missing or not a real YYYY-MM-DD date"),
+    Rule("value.unparseable", "ERROR", "a price or volume is not a number"),
+    Rule("value.missing", "ERROR", "a required price or volume is null"),
+    Rule("price.range", "ERROR", "a price is outside (quality.price_min, quality.price_max)"),
+    Rule("ohlc.inconsistent", "ERROR", "high is below open/close/low, or low above open/close"),
+    Rule("volume.negative", "ERROR", "volume is below zero"),
+    Rule(
+        "date.duplicate",
+        "ERROR",
+        "the symbol has another row for the same date; the last line in the file is kept",
+    ),
+    Rule("volume.zero", "WARNING", "volume is zero (no trading, or a stale vendor row)"),
+    Rule(
+        "price.jump",
+        "WARNING",
+        "close is quality.jump_factor times above or below the median of its neighbours "
+        "(a price off by 100x, e.g. quoted in cents)",
+    ),
+]
+
+RULES: dict[str, Rule] = {rule.id: rule for rule in _CATALOGUE}
+ERROR_ORDER: list[str] = [r.id for r in _CATALOGUE if r.severity == "ERROR"]
