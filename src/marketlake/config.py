@@ -30,7 +30,9 @@ class LakeSettings(BaseModel):
     """Where bronze and silver live: a local folder or an ``s3://`` URI."""
 
     uri: str = Field("", description="Lake root; empty means <data_dir>/lake.")
-    endpoint_url: str | None = Field(None, description="S3-compatible endpoint, e.g. http://127.0.0.1:8333")
+    endpoint_url: str | None = Field(
+        None, description="S3-compatible endpoint, e.g. http://127.0.0.1:8333"
+    )
     access_key_id: str | None = None
     secret_access_key: SecretStr | None = None
     region: str | None = None
@@ -49,19 +51,27 @@ class WarehouseSettings(BaseModel):
 
     target: Literal["duckdb"] = "duckdb"
     duckdb: DuckDBSettings = DuckDBSettings()
-    gold_uri: str = Field("", description="Parquet exports of gold marts; empty means <data_dir>/gold.")
+    gold_uri: str = Field(
+        "", description="Parquet exports of gold marts; empty means <data_dir>/gold."
+    )
 
 
 class QualitySettings(BaseModel):
     """Thresholds of the validation rules (see ``marketlake quality --rules``)."""
 
     price_min: float = Field(0.01, gt=0, description="Prices must be > price_min (exclusive).")
-    price_max: float = Field(1_000_000.0, gt=0, description="Prices must be < price_max (exclusive).")
+    price_max: float = Field(
+        1_000_000.0, gt=0, description="Prices must be < price_max (exclusive)."
+    )
     jump_factor: float = Field(
-        20.0, gt=1, description="A close this many times above/below its neighbours' median is flagged."
+        20.0,
+        gt=1,
+        description="A close this many times above/below its neighbours' median is flagged.",
     )
     jump_window: int = Field(5, ge=3, description="Centred window (rows) of that median; odd.")
-    max_examples: int = Field(5, ge=1, description="Examples per rule shown by `marketlake quality`.")
+    max_examples: int = Field(
+        5, ge=1, description="Examples per rule shown by `marketlake quality`."
+    )
 
     @model_validator(mode="after")
     def _check(self) -> QualitySettings:
@@ -95,7 +105,9 @@ class Settings(BaseSettings):
         validate_default=True,
     )
 
-    data_dir: Path = Field(Path("marketlake-data"), description="Root of everything marketlake writes.")
+    data_dir: Path = Field(
+        Path("marketlake-data"), description="Root of everything marketlake writes."
+    )
     lake: LakeSettings = LakeSettings()
     warehouse: WarehouseSettings = WarehouseSettings()
     quality: QualitySettings = QualitySettings()

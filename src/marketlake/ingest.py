@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from contextlib import suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
@@ -185,9 +186,14 @@ def ingest_csv(
         )
     report = IngestReport(run_id=run.run_id)
     for error in missing:
-        report.files.append(FileResult(path=str(error.context.get("path")), outcome="failed", error=error))
+        target = str(error.context.get("path"))
+        report.files.append(FileResult(path=target, outcome="failed", error=error))
+        with suppress(SourceError), run.step(f"ingest.{csv_daily.SOURCE}", target):
+            raise error
     for path in files:
-        result = ingest_csv_file(path, settings=settings, run=run, symbol=symbol, reprocess=reprocess)
+        result = ingest_csv_file(
+            path, settings=settings, run=run, symbol=symbol, reprocess=reprocess
+        )
         report.files.append(result)
         if on_file is not None:
             on_file(result)

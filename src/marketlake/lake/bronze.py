@@ -1,11 +1,12 @@
 """Bronze: the immutable raw landing zone.
 
-A landed file is stored once, at a key made of its sha256 (``bronze/<source>/<sha[:2]>/<sha><ext>``),
-and described by one manifest row (``bronze/_manifest/<source>/<ingest_id>.json``). The ingest id
-names one *delivery*: the same bytes delivered again under the same logical key (the same export
-of the same symbol, the same vendor day) get the same id and land nothing new. New bytes under a
-logical key that was delivered before *supersede* the older delivery: silver then replaces its
-rows instead of keeping both (a re-exported history, a re-published vendor day).
+A landed file is stored once, at a key made of its sha256
+(``bronze/<source>/<sha[:2]>/<sha><ext>``), and described by one manifest row
+(``bronze/_manifest/<source>/<ingest_id>.json``). The ingest id names one *delivery*: the same
+bytes delivered again under the same logical key (the same export of the same symbol, the same
+vendor day) get the same id and land nothing new. New bytes under a logical key that was
+delivered before *supersede* the older delivery: silver then replaces its rows instead of keeping
+both (a re-exported history, a re-published vendor day).
 """
 
 from __future__ import annotations
@@ -29,7 +30,9 @@ class ManifestEntry:
 
     ingest_id: str
     source: str
-    logical_key: str  # what this delivery is *of*: "MSFT/MSFT.csv", "us_stocks_sip/trades_v1/2024-01-02"
+    logical_key: (
+        str  # what this delivery is *of*: "MSFT/MSFT.csv", "us_stocks_sip/trades_v1/2024-01-02"
+    )
     sha256: str
     bronze_key: str
     original_name: str

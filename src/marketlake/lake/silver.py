@@ -2,9 +2,9 @@
 
 Layout::
 
-    silver/<dataset>/symbol=<S>/year=<Y>/<ingest_id>.parquet   rows of one delivery in one partition
-    silver/_quarantine/<dataset>/<ingest_id>.parquet           the rows that delivery lost, with reasons
-    silver/_ingests/<ingest_id>.json                            what processing that delivery produced
+    silver/<dataset>/symbol=<S>/year=<Y>/<ingest_id>.parquet  one delivery's rows in one partition
+    silver/_quarantine/<dataset>/<ingest_id>.parquet          the rows it lost, with reasons
+    silver/_ingests/<ingest_id>.json                           what publishing it produced
 
 A file is named by its ingest id, so publishing an ingest again replaces exactly its own rows
 (each file is replaced atomically, stale partitions are removed), and the ``_ingests`` record is
@@ -48,7 +48,7 @@ class IngestRecord:
 
 
 def partition_dir(dataset: str, symbol: str, year: int) -> str:
-    """The lake key of one partition (symbols are percent-encoded: ``X:BTCUSD`` -> ``X%3ABTCUSD``)."""
+    """The lake key of one partition; symbols are percent-encoded (``X:BTCUSD``: ``X%3ABTCUSD``)."""
     return f"{SILVER}/{dataset}/symbol={quote(symbol, safe='')}/year={year}"
 
 

@@ -85,7 +85,9 @@ class Run:
             raise
         finally:
             row.seconds = round(time.perf_counter() - start, 3)
-            self.lake.write_json(f"{LEDGER_PREFIX}/{self.run_id}/{row.seq:05d}-{step}.json", asdict(row))
+            self.lake.write_json(
+                f"{LEDGER_PREFIX}/{self.run_id}/{row.seq:05d}-{step}.json", asdict(row)
+            )
             log.info("step %s %s: %s", step, row.status, target, extra={"run_id": self.run_id})
 
 
@@ -97,7 +99,9 @@ def _describe(exc: BaseException) -> str:
 
 def read_ledger(lake: Lake, *, last_runs: int | None = None) -> list[LedgerRow]:
     """Ledger rows, newest run first, steps in order; ``last_runs`` limits to the newest runs."""
-    run_dirs = sorted({k.split("/")[1] for k in lake.glob(f"{LEDGER_PREFIX}/*/*.json")}, reverse=True)
+    run_dirs = sorted(
+        {k.split("/")[1] for k in lake.glob(f"{LEDGER_PREFIX}/*/*.json")}, reverse=True
+    )
     if last_runs is not None:
         run_dirs = run_dirs[:last_runs]
     rows: list[LedgerRow] = []

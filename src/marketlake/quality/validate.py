@@ -29,7 +29,7 @@ class Validated:
     @property
     def rows_in(self) -> int:
         """Rows that came in: always rows + quarantined."""
-        return self.rows.num_rows + self.quarantined.num_rows
+        return int(self.rows.num_rows + self.quarantined.num_rows)
 
 
 def _error_checks(required: tuple[str, ...], q: QualitySettings) -> dict[str, pl.Expr]:
@@ -116,7 +116,9 @@ def validate_bars(
         .otherwise(pl.col("rule_id"))
         .alias("rule_id"),
         pl.when(ok & (pl.col("source_row") != keep_row))
-        .then(pl.format("date {} appears again at line {}, which is kept", "session_date", keep_row))
+        .then(
+            pl.format("date {} appears again at line {}, which is kept", "session_date", keep_row)
+        )
         .otherwise(pl.col("message"))
         .alias("message"),
     )
@@ -140,7 +142,9 @@ def validate_bars(
         pl.when(pl.col("quality_flags") != "").then(pl.col("quality_flags")).alias("quality_flags")
     )
     flagged = {
-        rule: int(good.select(pl.col("quality_flags").str.contains(rule, literal=True).sum()).item())
+        rule: int(
+            good.select(pl.col("quality_flags").str.contains(rule, literal=True).sum()).item()
+        )
         for rule in flags
     }
     silver = good.select(

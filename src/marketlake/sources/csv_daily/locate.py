@@ -8,7 +8,7 @@ from pathlib import Path
 
 from marketlake.errors import SourceError
 
-SYMBOL_RE = re.compile(r"^[A-Z0-9][A-Z0-9.\-^=:_]{0,23}$")
+SYMBOL_RE = re.compile(r"^\^?[A-Z0-9][A-Z0-9.\-=:_]{0,23}$")  # MSFT, BRK-B, ^GSPC, ES=F, X:BTCUSD
 
 
 def locate_files(paths: list[str]) -> tuple[list[Path], list[SourceError]]:
@@ -49,7 +49,8 @@ def symbol_from_path(path: Path) -> str:
     Raises:
         SourceError: the file name is not a plausible symbol (pass ``--symbol``).
     """
-    symbol = path.name.split(".csv")[0].split(".CSV")[0].upper()
+    name = path.name
+    symbol = (name[:-4] if name.lower().endswith(".csv") else name).upper()
     if not SYMBOL_RE.match(symbol):
         raise SourceError(
             f"cannot tell the symbol from the file name {path.name!r}",

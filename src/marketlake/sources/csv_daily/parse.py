@@ -136,7 +136,9 @@ def parse_daily_csv(
         ],
     ).filter(~pl.col("source_row").is_in(sorted(blank)))
 
-    is_null = {c: pl.col(c).is_null() | pl.col(c).str.strip_chars().is_in(null_tokens) for c in FIELDS}
+    is_null = {
+        c: pl.col(c).is_null() | pl.col(c).str.strip_chars().is_in(null_tokens) for c in FIELDS
+    }
     typed = {c: pl.col(c).str.strip_chars().cast(pl.Float64, strict=False) for c in NUMBERS}
     date = pl.col("date").str.strip_chars().str.strptime(pl.Date, DATE_FORMAT, strict=False)
     unparseable = [
@@ -183,7 +185,9 @@ def parse_daily_csv(
                     for _, text in malformed
                 ],
             },
-            schema={k: rows.schema[k] for k in ("source_row", "raw", "parse_rule", "parse_message")},
+            schema={
+                k: rows.schema[k] for k in ("source_row", "raw", "parse_rule", "parse_message")
+            },
         ).with_columns(pl.lit(symbol).alias("symbol"))
         rows = pl.concat([rows, bad], how="diagonal").sort("source_row")
     return ParsedCsv(rows=rows, header=table.column_names)

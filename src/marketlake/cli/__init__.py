@@ -1,0 +1,1 @@
+"""The ``marketlake`` command line: Typer, with every heavy import deferred to the command."""

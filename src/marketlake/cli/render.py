@@ -1,0 +1,86 @@
+"""Tables the CLI prints. Pure presentation: no I/O beyond the console given."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from rich.markup import escape
+from rich.table import Table
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from marketlake.ingest import IngestReport
+    from marketlake.orchestrate.pipeline import DemoResult, LakeTotals
+    from marketlake.warehouse import BuildResult
+
+OUTCOME_STYLE = {"published": "green", "unchanged": "dim", "superseded": "yellow", "failed": "red"}
+
+
+def _n(x: int) -> str:
+    return f"{x:,}"
+
+
+def print_ingest_report(out: Console, report: IngestReport) -> None:
+    """One line per file: outcome and row counts; failures with their reason."""
+    table = Table(title=f"ingest (run {report.run_id})", title_justify="left")
+    for col in ("file", "symbol", "outcome", "rows in", "silver", "quarantined"):
+        table.add_column(col, justify="right" if col[0] in "rsq" and col != "symbol" else "left")
+    for f in report.files:
+        r = f.record
+        table.add_row(
+            escape(f.path.rsplit("/", 1)[-1]),
+            f.symbol or "",
+            f"[{OUTCOME_STYLE[f.outcome]}]{f.outcome}{' (new)' if f.landed_new else ''}[/]",
+            _n(r.rows_in) if r else "",
+            _n(r.rows_out) if r else "",
+            _n(r.rows_quarantined) if r else "",
+        )
+    out.print(table)
+    for f in report.failed:
+        out.print(f"[red]✗ {escape(f.path)}: {escape(str(f.error))}[/]")
+
+
+def print_totals(out: Console, totals: LakeTotals) -> None:
+    """Rows in / silver / quarantined by rule / flagged by rule."""
+    table = Table(title="silver (all ingests now in the lake)", title_justify="left")
+    table.add_column("", style="bold")
+    table.add_column("rows", justify="right")
+    table.add_row("rows in", _n(totals.rows_in))
+    table.add_row("rows in silver", _n(totals.rows_out))
+    table.add_row("rows quarantined", _n(totals.rows_quarantined))
+    for rule, n in totals.quarantined_by_rule.items():
+        table.add_row(f"  quarantined: {rule}", _n(n))
+    for rule, n in totals.flagged_by_rule.items():
+        table.add_row(f"  kept, flagged: {rule}", _n(n))
+    out.print(table)
+
+
+def print_build(out: Console, build: BuildResult) -> None:
+    """What dbt built and tested."""
+    out.print(
+        f"[bold]warehouse[/] dbt build on DuckDB: [green]{build.models_built} models built[/], "
+        f"[green]{build.tests_passed} tests passed[/] ({build.unit_tests_passed} unit tests), "
+        f"{build.tests_failed} failed, {build.seconds:.1f}s"
+    )
+
+
+def print_demo(out: Console, result: DemoResult) -> None:
+    """The demo's closing summary and where to look."""
+    new = sum(1 for f in result.ingest.files if f.landed_new)
+    out.print(
+        f"[bold]bronze[/] {len(result.ingest.files)} sample files, {new} newly landed "
+        f"({len(result.ingest.files) - new} already there)"
+    )
+    print_totals(out, result.totals)
+    print_build(out, result.build)
+    table = Table(title="where to look", title_justify="left", show_header=False)
+    table.add_column(style="bold")
+    table.add_column()
+    for name, path in {"sample inputs": str(result.samples), **result.outputs}.items():
+        table.add_row(name, escape(path))
+    out.print(table)
+    out.print(
+        "next: [bold]marketlake status[/] (run ledger), [bold]marketlake quality[/] "
+        "(what was quarantined and why)"
+    )

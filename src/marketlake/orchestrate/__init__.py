@@ -1,0 +1,1 @@
+"""Orchestration: the in-process pipeline (and later Dagster definitions) - thin wrappers only."""
