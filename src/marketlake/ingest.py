@@ -16,8 +16,8 @@ from typing import Literal
 
 from marketlake.config import Settings
 from marketlake.errors import MarketLakeError, SourceError
-from marketlake.lake import open_lake
-from marketlake.lake.bronze import ManifestEntry, land, read_manifest
+from marketlake.lake import Lake, open_lake
+from marketlake.lake.bronze import ManifestEntry, deliveries_of, land
 from marketlake.lake.silver import IngestRecord, get_record, publish_ingest
 from marketlake.ops.ledger import LedgerRow, Run
 
@@ -62,8 +62,8 @@ def _fill_row(row: LedgerRow, record: IngestRecord, size: int) -> None:
     }
 
 
-def _superseded_by(entry: ManifestEntry, settings: Settings) -> str | None:
-    for later in read_manifest(open_lake(settings), entry.source):
+def _superseded_by(lake: Lake, entry: ManifestEntry) -> str | None:
+    for later in deliveries_of(lake, entry.source, entry.logical_key):
         if entry.ingest_id in later.supersedes:
             return later.ingest_id
     return None
@@ -108,7 +108,7 @@ def ingest_csv_file(
                 row.status, result.outcome, result.record = "skipped", "unchanged", record
                 _fill_row(row, record, len(data))
                 return result
-            newer = _superseded_by(entry, settings) if record is None else None
+            newer = _superseded_by(lake, entry) if record is None else None
             if newer is not None:
                 row.status, result.outcome = "skipped", "superseded"
                 row.details["superseded_by"] = newer

@@ -2,11 +2,13 @@
 
 A landed file is stored once, at a key made of its sha256
 (``bronze/<source>/<sha[:2]>/<sha><ext>``), and described by one manifest row
-(``bronze/_manifest/<source>/<ingest_id>.json``). The ingest id names one *delivery*: the same
-bytes delivered again under the same logical key (the same export of the same symbol, the same
-vendor day) get the same id and land nothing new. New bytes under a logical key that was
-delivered before *supersede* the older delivery: silver then replaces its rows instead of keeping
-both (a re-exported history, a re-published vendor day).
+(``bronze/_manifest/<source>/<key hash>/<ingest_id>.json``: grouped by logical key, so the
+earlier deliveries of a key are one listing away, however large the manifest grows).
+
+The ingest id names one *delivery*: the same bytes delivered again under the same logical key
+(the same export of the same symbol, the same vendor day) get the same id and land nothing new.
+New bytes under a logical key that was delivered before *supersede* the older delivery: silver
+then replaces its rows instead of keeping both (a re-exported history, a re-published vendor day).
 """
 
 from __future__ import annotations
@@ -53,21 +55,34 @@ def make_ingest_id(source: str, logical_key: str, sha256: str) -> IngestId:
     return IngestId(digest[:16])
 
 
-def manifest_key(source: str, ingest_id: str) -> str:
+def _key_dir(source: str, logical_key: str) -> str:
+    return f"{MANIFEST_PREFIX}/{source}/{hashlib.sha256(logical_key.encode()).hexdigest()[:16]}"
+
+
+def manifest_key(source: str, logical_key: str, ingest_id: str) -> str:
     """Where the manifest row of an ingest lives."""
-    return f"{MANIFEST_PREFIX}/{source}/{ingest_id}.json"
+    return f"{_key_dir(source, logical_key)}/{ingest_id}.json"
+
+
+def _sorted(entries: list[ManifestEntry]) -> list[ManifestEntry]:
+    return sorted(entries, key=lambda e: (e.landed_at, e.ingest_id))
 
 
 def read_manifest(lake: Lake, source: str | None = None) -> list[ManifestEntry]:
     """Every manifest row (of one source, or all), oldest landing first."""
-    pattern = f"{MANIFEST_PREFIX}/{source or '*'}/*.json"
-    entries = [ManifestEntry(**row) for row in lake.iter_json(pattern)]
-    return sorted(entries, key=lambda e: (e.landed_at, e.ingest_id))
+    pattern = f"{MANIFEST_PREFIX}/{source or '*'}/*/*.json"
+    return _sorted([ManifestEntry(**row) for row in lake.iter_json(pattern)])
 
 
-def get_entry(lake: Lake, source: str, ingest_id: str) -> ManifestEntry | None:
+def deliveries_of(lake: Lake, source: str, logical_key: str) -> list[ManifestEntry]:
+    """Every delivery of one logical key, oldest landing first."""
+    pattern = f"{_key_dir(source, logical_key)}/*.json"
+    return _sorted([ManifestEntry(**row) for row in lake.iter_json(pattern)])
+
+
+def get_entry(lake: Lake, source: str, logical_key: str, ingest_id: str) -> ManifestEntry | None:
     """The manifest row of one ingest, or None when it was never landed."""
-    key = manifest_key(source, ingest_id)
+    key = manifest_key(source, logical_key, ingest_id)
     return ManifestEntry(**lake.read_json(key)) if lake.exists(key) else None
 
 
@@ -97,7 +112,7 @@ def land(
     """
     digest = sha256_of(data)
     ingest_id = make_ingest_id(source, logical_key, digest)
-    existing = get_entry(lake, source, ingest_id)
+    existing = get_entry(lake, source, logical_key, ingest_id)
     if existing is not None:
         log.info("already landed", extra={"ingest_id": ingest_id, "source": source})
         return existing, False
@@ -105,11 +120,7 @@ def land(
     bronze_key = f"bronze/{source}/{digest[:2]}/{digest}{extension}"
     if not lake.exists(bronze_key):
         lake.write_bytes(bronze_key, data)
-    earlier = [
-        e.ingest_id
-        for e in read_manifest(lake, source)
-        if e.logical_key == logical_key and e.ingest_id != ingest_id
-    ]
+    earlier = [e.ingest_id for e in deliveries_of(lake, source, logical_key)]
     entry = ManifestEntry(
         ingest_id=ingest_id,
         source=source,
@@ -123,5 +134,5 @@ def land(
         supersedes=earlier,
     )
     # The manifest row is written last: its presence means the bytes are safely in bronze.
-    lake.write_json(manifest_key(source, ingest_id), asdict(entry))
+    lake.write_json(manifest_key(source, logical_key, ingest_id), asdict(entry))
     return entry, True

@@ -103,7 +103,8 @@ def validate_bars(
         separator="; ",
         ignore_nulls=True,
     )
-    with_rules = parsed.with_columns(
+    # One lazy plan, collected once for both outputs (each eager step would cost a collect).
+    with_rules = parsed.lazy().with_columns(
         pl.coalesce(pl.col("parse_rule"), _first_rule(checks)).alias("rule_id"),
         pl.coalesce(pl.col("parse_message"), check_messages).alias("message"),
     )
@@ -132,22 +133,15 @@ def validate_bars(
         "volume.zero": pl.col("volume") == 0,
         "price.jump": (ratio >= factor) | (ratio <= 1 / factor),
     }
-    good = good.with_columns(
-        pl.concat_str(
-            [pl.when(expr).then(pl.lit(rule)) for rule, expr in flags.items()],
-            separator=",",
-            ignore_nulls=True,
-        ).alias("quality_flags")
-    ).with_columns(
-        pl.when(pl.col("quality_flags") != "").then(pl.col("quality_flags")).alias("quality_flags")
+    joined_flags = pl.concat_str(
+        [pl.when(expr).then(pl.lit(rule)) for rule, expr in flags.items()],
+        separator=",",
+        ignore_nulls=True,
     )
-    flagged = {
-        rule: int(
-            good.select(pl.col("quality_flags").str.contains(rule, literal=True).sum()).item()
-        )
-        for rule in flags
-    }
-    silver = good.select(
+    good = good.with_columns(
+        pl.when(joined_flags != "").then(joined_flags).alias("quality_flags"),
+    )
+    silver_plan = good.select(
         "ts_event",
         "session_date",
         pl.lit(interval).alias("interval"),
@@ -163,7 +157,7 @@ def validate_bars(
         pl.lit(ingest_id).alias("ingest_id"),
         "quality_flags",
     )
-    quarantined = bad.select(
+    quarantine_plan = bad.select(
         pl.lit(dataset).alias("dataset"),
         pl.lit(ingest_id).alias("ingest_id"),
         "source_row",
@@ -173,7 +167,11 @@ def validate_bars(
         "message",
         "raw",
     ).sort("source_row")
-    assert all(r in RULES for r in quarantined["rule_id"].unique().to_list())
+    silver, quarantined = pl.collect_all([silver_plan, quarantine_plan])
+    flagged = silver.select(
+        pl.col("quality_flags").str.contains(rule, literal=True).sum().alias(rule) for rule in flags
+    ).row(0, named=True)
+    assert set(quarantined["rule_id"]) <= set(RULES)
     return Validated(
         rows=silver.to_arrow().cast(BARS),
         quarantined=quarantined.to_arrow().cast(QUARANTINE),

@@ -1,0 +1,37 @@
+"""Run the CLI as a user does: the installed ``marketlake`` script, in a subprocess."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+MARKETLAKE = str(Path(sys.executable).parent / "marketlake")
+CLI = Callable[..., subprocess.CompletedProcess[str]]
+
+
+@pytest.fixture
+def cli(tmp_path: Path) -> CLI:
+    """``cli("ingest", "csv", path, env={...})``: run marketlake with its data in tmp_path."""
+
+    def run(
+        *args: str, env: dict[str, str] | None = None, timeout: float = 300
+    ) -> subprocess.CompletedProcess[str]:
+        full_env = {k: v for k, v in os.environ.items() if not k.startswith("MARKETLAKE_")}
+        full_env |= {"MARKETLAKE_DATA_DIR": str(tmp_path / "data"), "NO_COLOR": "1"}
+        full_env |= env or {}
+        return subprocess.run(
+            [MARKETLAKE, *args],
+            capture_output=True,
+            text=True,
+            env=full_env,
+            cwd=tmp_path,
+            timeout=timeout,
+            check=False,
+        )
+
+    return run
