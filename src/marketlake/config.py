@@ -89,6 +89,14 @@ class CsvDailySettings(BaseModel):
     null_tokens: list[str] = ["null", "NULL", "", "NaN", "nan", "N/A", "-"]
 
 
+class IngestSettings(BaseModel):
+    """How ingest runs."""
+
+    workers: int = Field(
+        2, ge=1, description="Files processed at once (parsing and Parquet work release the GIL)."
+    )
+
+
 class SourcesSettings(BaseModel):
     """Per-source settings."""
 
@@ -111,6 +119,7 @@ class Settings(BaseSettings):
     lake: LakeSettings = LakeSettings()
     warehouse: WarehouseSettings = WarehouseSettings()
     quality: QualitySettings = QualitySettings()
+    ingest: IngestSettings = IngestSettings()
     sources: SourcesSettings = SourcesSettings()
 
     @classmethod

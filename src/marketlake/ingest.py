@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import suppress
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -190,11 +191,16 @@ def ingest_csv(
         report.files.append(FileResult(path=target, outcome="failed", error=error))
         with suppress(SourceError), run.step(f"ingest.{csv_daily.SOURCE}", target):
             raise error
-    for path in files:
+
+    def one(path: Path) -> FileResult:
         result = ingest_csv_file(
             path, settings=settings, run=run, symbol=symbol, reprocess=reprocess
         )
-        report.files.append(result)
         if on_file is not None:
             on_file(result)
+        return result
+
+    # Files are independent deliveries (distinct logical keys), so they can go side by side.
+    with ThreadPoolExecutor(max_workers=settings.ingest.workers) as pool:
+        report.files.extend(pool.map(one, files))
     return report
