@@ -18,7 +18,7 @@ help:  ## list the targets
 	@command -v uv >/dev/null || $(PYTHON) -m uv --version >/dev/null 2>&1 || { \
 	  echo "installing uv $(UV_VERSION) from PyPI"; \
 	  $(PYTHON) -m pip install --quiet "uv==$(UV_VERSION)"; }
-	$(UV) sync --frozen --python $(PYTHON)
+	$(UV) sync --frozen --compile-bytecode --python $(PYTHON)
 	@touch $@
 
 install: .venv/.synced  ## install everything into .venv from uv.lock

@@ -41,7 +41,9 @@ class Lake:
         protocol = uri.split("://", 1)[0] if "://" in uri else "file"
         self.fs: fsspec.AbstractFileSystem = fsspec.filesystem(protocol, **(storage_options or {}))
         self.is_local = protocol == "file"
-        self._root = self.uri.split("://", 1)[1] if "://" in self.uri else self.uri
+        # The filesystem's own form of the root ("bucket/prefix" on S3, "/x" in memory), so that
+        # paths it returns from glob can be turned back into lake keys.
+        self._root = str(self.fs._strip_protocol(self.uri)).rstrip("/")
 
     def __repr__(self) -> str:
         return f"Lake({self.uri!r})"

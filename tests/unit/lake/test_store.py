@@ -1,3 +1,4 @@
+import uuid
 from pathlib import Path
 
 import pyarrow as pa
@@ -5,6 +6,31 @@ import pytest
 
 from marketlake.errors import LakeError
 from marketlake.lake import Lake
+
+
+@pytest.fixture(params=["local", "memory"])
+def any_lake(request: pytest.FixtureRequest, tmp_path: Path) -> Lake:
+    """The same behaviour is expected of every backend (S3 joins when the S3 lake lands)."""
+    if request.param == "local":
+        return Lake(str(tmp_path))
+    return Lake(f"memory://lake-{uuid.uuid4().hex}/prefix")
+
+
+def test_keys_round_trip_on_every_backend(any_lake: Lake) -> None:
+    any_lake.write_json("silver/_ingests/b.json", {"n": 2})
+    any_lake.write_json("silver/_ingests/a.json", {"n": 1})
+    any_lake.write_parquet("silver/bars/symbol=X/year=2020/i.parquet", pa.table({"a": [1]}))
+    assert any_lake.glob("silver/_ingests/*.json") == [
+        "silver/_ingests/a.json",
+        "silver/_ingests/b.json",
+    ]
+    assert any_lake.glob("silver/bars/*/*/*.parquet") == [
+        "silver/bars/symbol=X/year=2020/i.parquet"
+    ]
+    assert any_lake.exists("silver/_ingests/a.json")
+    any_lake.remove("silver/_ingests/a.json")
+    assert not any_lake.exists("silver/_ingests/a.json")
+    assert any_lake.read_parquet("silver/bars/symbol=X/year=2020/i.parquet")["a"].to_pylist() == [1]
 
 
 def test_writes_replace_atomically_and_leave_no_temporary_files(tmp_path: Path) -> None:

@@ -15,6 +15,15 @@ from pathlib import Path
 
 HEADER = "Date,Open,High,Low,Close,Adj Close,Volume"
 DEFAULT_SYMBOLS = ("AAPL", "MSFT", "IBM", "SPY", "BRK-B", "^GSPC")
+# Rough early-2019 levels, so sample charts look like the instruments they are named after.
+START_PRICES = {
+    "AAPL": 39.0,
+    "MSFT": 101.0,
+    "IBM": 114.0,
+    "SPY": 250.0,
+    "BRK-B": 204.0,
+    "^GSPC": 2510.0,
+}
 
 
 @dataclass(frozen=True)
@@ -55,8 +64,8 @@ def _fmt(x: float) -> str:
     return f"{x:.6f}"
 
 
-def _bars(rng: random.Random, days: list[date]) -> list[list[str]]:
-    price = rng.uniform(20, 400)
+def _bars(rng: random.Random, days: list[date], start_price: float) -> list[list[str]]:
+    price = start_price
     rows = []
     for i, day in enumerate(days):
         open_ = price * math.exp(rng.gauss(0, 0.004))
@@ -152,7 +161,7 @@ def write_daily_csvs(
     files, all_faults, total = [], [], 0
     for k, symbol in enumerate(symbols):
         rng = random.Random(f"{seed}:{k}:{symbol}")
-        rows = _bars(rng, days)
+        rows = _bars(rng, days, START_PRICES.get(symbol) or rng.uniform(20, 400))
         if faults:
             lines, found = _inject(symbol, rows, rng)
             all_faults.extend(found)
