@@ -79,7 +79,8 @@ def _read_strings(data: bytes, path: str) -> tuple[pa.Table, list[tuple[int, str
 
 
 def _map_header(header: list[str], path: str) -> dict[str, str]:
-    by_lower = {name.strip().lower(): name for name in header}
+    # "Close*" / "Adj Close**" come from copying Yahoo's web table; the stars are footnotes.
+    by_lower = {name.strip().rstrip("*").lower(): name for name in header}
     mapping = {canon: by_lower[name] for canon, name in FIELDS.items() if name in by_lower}
     missing = [FIELDS[c].title() for c in REQUIRED if c not in mapping]
     if missing:
@@ -139,7 +140,14 @@ def parse_daily_csv(
     is_null = {
         c: pl.col(c).is_null() | pl.col(c).str.strip_chars().is_in(null_tokens) for c in FIELDS
     }
-    typed = {c: pl.col(c).str.strip_chars().cast(pl.Float64, strict=False) for c in NUMBERS}
+    # Thousands separators ("1,234.5", quoted in the file) are dropped before the exact parse.
+    typed = {
+        c: pl.col(c)
+        .str.strip_chars()
+        .str.replace_all(",", "", literal=True)
+        .cast(pl.Float64, strict=False)
+        for c in NUMBERS
+    }
     date = pl.col("date").str.strip_chars().str.strptime(pl.Date, DATE_FORMAT, strict=False)
     unparseable = [
         pl.when(~is_null[c] & typed[c].is_null()).then(pl.format("{}={}", pl.lit(c), pl.col(c)))

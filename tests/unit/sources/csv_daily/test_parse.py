@@ -81,6 +81,20 @@ def test_tolerant_header_bom_crlf_and_no_adj_close() -> None:
     assert rows["parse_rule"].to_list() == [None]
 
 
+def test_web_table_copies_with_footnote_stars_and_thousands_separators() -> None:
+    data = (
+        "Date,Open,High,Low,Close*,Adj Close**,Volume\n"
+        '2020-01-02,"1,001.5",1002,999,1000,990,"22,634,600"\n'
+    )
+    rows = parse(data)
+    assert rows.select("open", "close", "adj_close", "volume").row(0) == (
+        1001.5,
+        1000.0,
+        990.0,
+        22634600.0,
+    )
+
+
 @pytest.mark.parametrize(
     ("data", "match"),
     [
