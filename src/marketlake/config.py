@@ -97,10 +97,41 @@ class IngestSettings(BaseModel):
     )
 
 
+class Hdf5Settings(BaseModel):
+    """HDF5 tick files (pandas HDFStore / PyTables / h5py)."""
+
+    chunk_rows: int = Field(5_000_000, ge=1_000, description="Rows read and written per chunk.")
+    queue_chunks: int = Field(
+        2, ge=1, description="Chunks buffered between the reader and the writer (bounds memory)."
+    )
+
+
 class SourcesSettings(BaseModel):
     """Per-source settings."""
 
     csv_daily: CsvDailySettings = CsvDailySettings()
+    hdf5: Hdf5Settings = Hdf5Settings()
+
+
+class BarsSettings(BaseModel):
+    """Information-driven bars (tick, volume, dollar, imbalance) and time bars."""
+
+    imbalance_ewma_ticks: int = Field(
+        10_000, ge=1, description="Span (ticks) of the EWMA of the signed imbalance E[b*v]."
+    )
+    imbalance_ewma_bars: int = Field(
+        3, ge=1, description="Span (bars) of the EWMA of the bar length E[T]."
+    )
+    imbalance_warmup_ticks: int = Field(
+        10_000, ge=1, description="Ticks before the first imbalance bar may close."
+    )
+
+
+class FuturesSettings(BaseModel):
+    """Continuous futures contracts."""
+
+    calendar: str = Field("CMES", description="exchange-calendars name of the sessions used.")
+    roll_days: int = Field(8, ge=0, description="Default N of `--roll days:N`.")
 
 
 class Settings(BaseSettings):
@@ -121,6 +152,8 @@ class Settings(BaseSettings):
     quality: QualitySettings = QualitySettings()
     ingest: IngestSettings = IngestSettings()
     sources: SourcesSettings = SourcesSettings()
+    bars: BarsSettings = BarsSettings()
+    futures: FuturesSettings = FuturesSettings()
 
     @classmethod
     def settings_customise_sources(
