@@ -100,10 +100,53 @@ class IngestSettings(BaseModel):
 class Hdf5Settings(BaseModel):
     """HDF5 tick files (pandas HDFStore / PyTables / h5py)."""
 
-    chunk_rows: int = Field(5_000_000, ge=1_000, description="Rows read and written per chunk.")
+    chunk_rows: int = Field(
+        2_000_000,
+        ge=100,
+        description="Rows read, checked and written per chunk (one silver file per chunk and "
+        "partition); memory grows ~0.2 GB per million, speed hardly changes above 1M.",
+    )
     queue_chunks: int = Field(
         2, ge=1, description="Chunks buffered between the reader and the writer (bounds memory)."
     )
+    writer_threads: int = Field(
+        2, ge=1, description="Chunks encoded to Parquet at once (pyarrow releases the GIL)."
+    )
+    compression: Literal["zstd", "snappy", "lz4", "none"] = Field(
+        "zstd", description="Parquet compression of silver trades (snappy: faster, ~20% larger)."
+    )
+    timezone: str = Field(
+        "UTC",
+        description="Zone of timestamps stored without one (e.g. America/Chicago); times pandas "
+        "stored with a zone are UTC already.",
+    )
+    earliest_year: int = Field(
+        1980, ge=1970, description="Trades before this year are quarantined (ts.invalid)."
+    )
+    future_days: int = Field(
+        1, ge=0, description="Trades this many days after the ingest started: ts.invalid."
+    )
+    bronze: Literal["link", "copy"] = Field(
+        "link",
+        description="Land the raw file by hard link when the lake is local and on the same "
+        "filesystem (no second copy of a 20 GB file; the file is made read-only so it cannot "
+        "change under bronze), else by a streamed copy; `copy` always copies.",
+    )
+    max_object_mib: int = Field(
+        256, ge=1, description="Largest pickled string block (fixed format) read whole."
+    )
+
+    @model_validator(mode="after")
+    def _check(self) -> Hdf5Settings:
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+        try:
+            ZoneInfo(self.timezone)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(
+                f"sources.hdf5.timezone {self.timezone!r} is not a time zone (e.g. America/Chicago)"
+            ) from exc
+        return self
 
 
 class SourcesSettings(BaseModel):
@@ -114,8 +157,20 @@ class SourcesSettings(BaseModel):
 
 
 class BarsSettings(BaseModel):
-    """Information-driven bars (tick, volume, dollar, imbalance) and time bars."""
+    """Information-driven bars (tick, volume, dollar, imbalance) and time bars.
 
+    See ``marketlake.bars`` for the exact rules these numbers feed.
+    """
+
+    chunk_rows: int = Field(
+        5_000_000, ge=1, description="Trades read from silver and fed to the kernels per chunk."
+    )
+    threshold_digits: int = Field(
+        3,
+        ge=1,
+        le=15,
+        description="Significant digits a threshold derived from --bars-per-day is rounded to.",
+    )
     imbalance_ewma_ticks: int = Field(
         10_000, ge=1, description="Span (ticks) of the EWMA of the signed imbalance E[b*v]."
     )
@@ -125,13 +180,50 @@ class BarsSettings(BaseModel):
     imbalance_warmup_ticks: int = Field(
         10_000, ge=1, description="Ticks before the first imbalance bar may close."
     )
+    imbalance_min_ratio: float = Field(
+        0.1,
+        gt=0,
+        le=1,
+        description="E[T] is clamped to at least this times the initial E0[T] (the threshold).",
+    )
+    imbalance_max_ratio: float = Field(
+        10.0,
+        ge=1,
+        description="E[T] is clamped to at most this times the initial E0[T] (the threshold).",
+    )
 
 
 class FuturesSettings(BaseModel):
-    """Continuous futures contracts."""
+    """Continuous futures contracts (``marketlake continuous``)."""
 
-    calendar: str = Field("CMES", description="exchange-calendars name of the sessions used.")
-    roll_days: int = Field(8, ge=0, description="Default N of `--roll days:N`.")
+    calendar: str = Field(
+        "CMES",
+        description="exchange-calendars name of the sessions used (CMES: CME Globex, sessions "
+        "17:00 Chicago the evening before to 17:00 Chicago, named by the closing date).",
+    )
+    roll: str = Field(
+        "volume", pattern=r"^(volume|days(:\d+)?)$", description="Default `--roll`: volume|days:N."
+    )
+    roll_days: int = Field(8, ge=0, le=40, description="Default N of `--roll days:N`.")
+    adjust: Literal["difference", "ratio", "none"] = Field(
+        "none",
+        description="Default `--adjust`: none splices raw prices (like Databento's default); "
+        "difference/ratio back-adjust earlier prices by the roll gaps.",
+    )
+
+
+class AnalyticsSettings(BaseModel):
+    """Bar statistics and the HTML report (``marketlake report``)."""
+
+    acf_lags: int = Field(
+        10, ge=1, description="Lags 1..k of the autocorrelation of bar returns and of Ljung-Box."
+    )
+    min_returns: int = Field(
+        30,
+        ge=8,
+        description="A series with fewer returns gets counts and variances but no ACF/normality.",
+    )
+    histogram_bins: int = Field(60, ge=5, description="Bins of the report's return histograms.")
 
 
 class Settings(BaseSettings):
@@ -154,6 +246,7 @@ class Settings(BaseSettings):
     sources: SourcesSettings = SourcesSettings()
     bars: BarsSettings = BarsSettings()
     futures: FuturesSettings = FuturesSettings()
+    analytics: AnalyticsSettings = AnalyticsSettings()
 
     @classmethod
     def settings_customise_sources(

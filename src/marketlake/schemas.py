@@ -12,7 +12,9 @@ import pyarrow as pa
 
 IngestId = NewType("IngestId", str)
 RunId = NewType("RunId", str)
-Dataset = Literal["bars", "trades", "quotes", "bars_info", "instruments"]
+Dataset = Literal[
+    "bars", "trades", "quotes", "bars_info", "instruments", "continuous", "continuous_rolls"
+]
 
 TS = pa.timestamp("ns", tz="UTC")
 
@@ -76,7 +78,8 @@ BARS_INFO = pa.schema(
         pa.field("ts_start", TS, nullable=False),
         pa.field("ts_end", TS, nullable=False),
         pa.field("symbol", pa.string(), nullable=False),
-        pa.field("kind", pa.string(), nullable=False),  # tick, volume, dollar, imbalance
+        pa.field("kind", pa.string(), nullable=False),  # time, tick, volume, dollar, imbalance
+        # the run's parameter: ticks, volume, dollars, E0[T] ticks (imbalance), seconds (time)
         pa.field("threshold", pa.float64(), nullable=False),
         pa.field("open", pa.float64(), nullable=False),
         pa.field("high", pa.float64(), nullable=False),
@@ -84,8 +87,13 @@ BARS_INFO = pa.schema(
         pa.field("close", pa.float64(), nullable=False),
         pa.field("volume", pa.float64(), nullable=False),
         pa.field("dollar_value", pa.float64(), nullable=False),
-        pa.field("vwap", pa.float64(), nullable=False),
+        pa.field("vwap", pa.float64()),  # null when the bar's volume is 0 (zero-size trades)
         pa.field("tick_count", pa.int64(), nullable=False),
+        # false only on a symbol's last bar, still open when the trades ran out
+        pa.field("complete", pa.bool_(), nullable=False),
+        # what this bar closed against: = threshold, or E[T]*|E[b*v]| (imbalance); null (time)
+        pa.field("bar_threshold", pa.float64()),
+        pa.field("source", pa.string(), nullable=False),  # the trades' source: hdf5:tick/trades
     ]
 )
 
@@ -115,12 +123,56 @@ QUARANTINE = pa.schema(
     ]
 )
 
+# Continuous futures (marketlake.bars.continuous): one row per session per (symbol, roll_rule,
+# adjustment, source) variant; variants sit side by side, so readers filter on those columns.
+CONTINUOUS = pa.schema(
+    [
+        pa.field("ts_event", TS, nullable=False),  # session open (exchange calendar), UTC
+        pa.field("session_date", pa.date32(), nullable=False),  # the date the session closes on
+        pa.field("symbol", pa.string(), nullable=False),  # the root: ES
+        pa.field("contract", pa.string()),  # ESH24; null when the trades had no contract column
+        pa.field("open", pa.float64(), nullable=False),  # open..close adjusted per `adjustment`
+        pa.field("high", pa.float64(), nullable=False),
+        pa.field("low", pa.float64(), nullable=False),
+        pa.field("close", pa.float64(), nullable=False),
+        pa.field("raw_close", pa.float64(), nullable=False),  # the contract's traded close
+        pa.field("volume", pa.float64(), nullable=False),  # the contract's, not the root's
+        pa.field("trade_count", pa.int64(), nullable=False),
+        pa.field("adjustment", pa.string(), nullable=False),  # difference, ratio, none
+        pa.field("roll_rule", pa.string(), nullable=False),  # volume, days:N, none
+        pa.field("source", pa.string(), nullable=False),  # the trades' source
+    ]
+)
+
+CONTINUOUS_ROLLS = pa.schema(
+    [
+        pa.field("ts_event", TS, nullable=False),  # roll session open, UTC
+        pa.field("roll_date", pa.date32(), nullable=False),  # first session on the new contract
+        pa.field("symbol", pa.string(), nullable=False),
+        pa.field("from_contract", pa.string(), nullable=False),
+        pa.field("to_contract", pa.string(), nullable=False),
+        pa.field("from_close", pa.float64(), nullable=False),
+        # the session of from_close: roll_date, unless the two never traded on one session
+        pa.field("from_close_date", pa.date32(), nullable=False),
+        pa.field("to_close", pa.float64(), nullable=False),
+        pa.field("gap", pa.float64(), nullable=False),  # to_close - from_close
+        pa.field("ratio", pa.float64(), nullable=False),  # to_close / from_close
+        pa.field("from_volume", pa.float64()),
+        pa.field("to_volume", pa.float64()),
+        pa.field("trigger", pa.string(), nullable=False),  # crossover, last_day, days, ...
+        pa.field("rule", pa.string(), nullable=False),  # volume, days:N
+        pa.field("source", pa.string(), nullable=False),
+    ]
+)
+
 SCHEMAS: dict[str, pa.Schema] = {
     "bars": BARS,
     "trades": TRADES,
     "quotes": QUOTES,
     "bars_info": BARS_INFO,
     "instruments": INSTRUMENTS,
+    "continuous": CONTINUOUS,
+    "continuous_rolls": CONTINUOUS_ROLLS,
 }
 
 

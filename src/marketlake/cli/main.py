@@ -13,9 +13,12 @@ from typing import Annotated
 import typer
 
 from marketlake.cli import state
+from marketlake.cli.bars import bars
+from marketlake.cli.continuous import continuous
 from marketlake.cli.ingest import ingest_app
 from marketlake.cli.ops import quality, status
 from marketlake.cli.pipeline import build, demo
+from marketlake.cli.report import report
 
 app = typer.Typer(
     name="marketlake",
@@ -26,9 +29,12 @@ app = typer.Typer(
 )
 app.add_typer(ingest_app, name="ingest")
 app.command()(demo)
+app.command()(bars)
+app.command()(continuous)
 app.command()(build)
 app.command()(status)
 app.command()(quality)
+app.command()(report)
 
 
 @app.callback()

@@ -28,7 +28,11 @@ _CATALOGUE = [
     Rule("row.null", "ERROR", "every price and volume is null (holiday or missing-data rows)"),
     Rule("date.invalid", "ERROR", "the date is missing or not a real YYYY-MM-DD date"),
     Rule("value.unparseable", "ERROR", "a price or volume is not a number"),
-    Rule("value.missing", "ERROR", "a required price or volume is null"),
+    Rule(
+        "value.missing",
+        "ERROR",
+        "a required price or volume is null (NaN in HDF5 files), or a contract symbol is empty",
+    ),
     Rule("price.range", "ERROR", "a price is outside (quality.price_min, quality.price_max)"),
     Rule("ohlc.inconsistent", "ERROR", "high is below open/close/low, or low above open/close"),
     Rule("volume.negative", "ERROR", "volume is below zero"),
@@ -37,12 +41,30 @@ _CATALOGUE = [
         "ERROR",
         "the symbol has another row for the same date; the last line in the file is kept",
     ),
+    Rule(
+        "ts.invalid",
+        "ERROR",
+        "the trade time is missing (NaT), unreadable, before sources.hdf5.earliest_year or "
+        "more than sources.hdf5.future_days in the future",
+    ),
+    Rule(
+        "ts.unsorted",
+        "ERROR",
+        "the trade time is before the latest time already accepted for its symbol, in file "
+        "order: silver keeps each symbol's trades time-ordered, as bars need them",
+    ),
     Rule("volume.zero", "WARNING", "volume is zero (no trading, or a stale vendor row)"),
     Rule(
         "price.jump",
         "WARNING",
         "close is quality.jump_factor times above or below the median of its neighbours "
         "(a price off by 100x, e.g. quoted in cents)",
+    ),
+    Rule(
+        "size.zero",
+        "WARNING",
+        "a trade of size zero (vendor correction or indicative print); kept and flagged, so a "
+        "filter0vol view is silver without these rows",
     ),
 ]
 

@@ -2,27 +2,31 @@
 
 Before every build the ``silver`` schema is rebuilt from the lake:
 
-- ``silver.bars``: a view over the silver Parquet files of a local lake (read in place), a table
-  copied through fsspec for a remote lake (so dbt's DuckDB needs no S3 extension or secret),
-  or an empty table with the silver columns when the lake has no bars yet;
+- ``silver.bars`` and ``silver.bars_info``: a view over the silver Parquet files of a local lake
+  (read in place), a table copied through fsspec for a remote lake (so dbt's DuckDB needs no S3
+  extension or secret), or an empty table with the silver columns when the lake has none yet.
+  Columns of the canonical schema that older files lack (``complete``, ``source``...) are added
+  as typed nulls, so the models see one set of columns whatever wrote the files;
+- ``silver.continuous`` and ``silver.continuous_rolls`` (continuous futures), the same way, for
+  ad-hoc SQL on the warehouse (no model reads them yet);
 - ``silver.ingests``: the bronze manifest, one row per landed delivery.
 """
 
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
 import pyarrow as pa
 
+from marketlake import schemas
 from marketlake.errors import WarehouseError, WarehouseLockedError
 from marketlake.lake.bronze import read_manifest
-from marketlake.lake.silver import SILVER, dataset_glob, read_dataset
+from marketlake.lake.silver import SILVER
 from marketlake.lake.store import Lake
-from marketlake.schemas import BARS
 
 if TYPE_CHECKING:
     import duckdb
@@ -45,7 +49,36 @@ INGESTS = pa.schema(
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 MICROSECOND = timedelta(microseconds=1)
 
-BarsMode = Literal["view", "table", "empty"]
+# view over Parquet, copied table, empty table, or no relation at all
+ExposeMode = Literal["view", "table", "empty", "absent"]
+BarsMode = ExposeMode
+
+
+@dataclass(frozen=True)
+class SilverDataset:
+    """A silver dataset exposed to dbt as ``silver.<name>``."""
+
+    name: str
+    schema: pa.Schema | None  # canonical columns; None: expose the files' columns as they are
+    # Whether files may lack canonical columns (written before the column existed). Silver bars
+    # are always cast to their schema by publish_ingest: probing them would cost a second read
+    # of every file footer per build.
+    fill_missing: bool = True
+
+    @property
+    def pattern(self) -> str:
+        """Lake glob of its files (any partition depth)."""
+        return f"{SILVER}/{self.name}/**/*.parquet"
+
+
+def exposed_datasets() -> list[SilverDataset]:
+    """The silver datasets exposed in the warehouse's ``silver`` schema."""
+    return [
+        SilverDataset("bars", schemas.BARS, fill_missing=False),
+        SilverDataset("bars_info", schemas.BARS_INFO),
+        SilverDataset("continuous", schemas.CONTINUOUS),
+        SilverDataset("continuous_rolls", schemas.CONTINUOUS_ROLLS),
+    ]
 
 
 @dataclass(frozen=True)
@@ -56,6 +89,9 @@ class SilverSummary:
     bar_files: int
     bar_rows: int
     ingests: int
+    modes: dict[str, ExposeMode] = field(default_factory=dict)  # every exposed dataset
+    files: dict[str, int] = field(default_factory=dict)
+    bars_info_rows: int = 0
 
 
 def is_lock_error(message: str) -> bool:
@@ -101,53 +137,99 @@ def connect(path: Path, *, read_only: bool = False) -> duckdb.DuckDBPyConnection
 
 
 def prepare_silver(con: duckdb.DuckDBPyConnection, lake: Lake) -> SilverSummary:
-    """Rebuild the ``silver`` schema (``bars``, ``ingests``) from the lake, in one transaction.
+    """Rebuild the ``silver`` schema (bars, bars_info, continuous, ingests) in one transaction.
 
     Args:
         con: A writable connection to the warehouse.
-        lake: The lake whose silver bars and bronze manifest are exposed.
+        lake: The lake whose silver datasets and bronze manifest are exposed.
 
     Returns:
         What was exposed.
     """
-    files = lake.glob(f"{SILVER}/bars/*/*/*.parquet")
+    datasets = exposed_datasets()
+    files = {d.name: lake.glob(d.pattern) for d in datasets}
     ingests = _ingests_table(lake)
     con.execute("begin transaction")
     try:
         # Dropping the schema clears a view or a table of an earlier build alike.
         con.execute(f"drop schema if exists {SILVER_SCHEMA} cascade")
         con.execute(f"create schema {SILVER_SCHEMA}")
-        mode = _create_bars(con, lake, has_files=bool(files))
+        modes = {d.name: _expose(con, lake, d, files[d.name]) for d in datasets}
         _create_from_arrow(con, f"{SILVER_SCHEMA}.ingests", ingests)
-        row = con.execute(f"select count(*) from {SILVER_SCHEMA}.bars").fetchone()
+        bar_rows = _count(con, "bars")
+        bars_info_rows = _count(con, "bars_info")
         con.execute("commit")
     except BaseException:
         con.execute("rollback")
         raise
     summary = SilverSummary(
-        bars_mode=mode,
-        bar_files=len(files),
-        bar_rows=int(row[0]) if row else 0,
+        bars_mode=modes["bars"],
+        bar_files=len(files["bars"]),
+        bar_rows=bar_rows,
         ingests=ingests.num_rows,
+        modes=modes,
+        files={name: len(keys) for name, keys in files.items()},
+        bars_info_rows=bars_info_rows,
     )
     log.info("silver prepared for dbt: %s", summary)
     return summary
 
 
-def _create_bars(con: duckdb.DuckDBPyConnection, lake: Lake, *, has_files: bool) -> BarsMode:
-    target = f"{SILVER_SCHEMA}.bars"
-    if not has_files:
-        _create_from_arrow(con, target, BARS.empty_table())
+def _count(con: duckdb.DuckDBPyConnection, name: str) -> int:
+    row = con.execute(f"select count(*) from {SILVER_SCHEMA}.{name}").fetchone()
+    return int(row[0]) if row else 0
+
+
+def _expose(
+    con: duckdb.DuckDBPyConnection, lake: Lake, dataset: SilverDataset, files: list[str]
+) -> ExposeMode:
+    target = f"{SILVER_SCHEMA}.{dataset.name}"
+    if not files:
+        if dataset.schema is None:
+            return "absent"
+        _create_from_arrow(con, target, dataset.schema.empty_table())
         return "empty"
     if lake.is_local:
-        glob = dataset_glob(lake, "bars").replace("'", "''")
-        con.execute(
-            f"create view {target} as select * from read_parquet("
-            f"'{glob}', hive_partitioning = false, union_by_name = true)"
-        )
+        glob = lake.url(dataset.pattern).replace("'", "''")
+        scan = f"read_parquet('{glob}', hive_partitioning = false, union_by_name = true)"
+        fill = ""
+        if dataset.fill_missing and dataset.schema is not None:
+            query = f"select * from {scan} limit 0"
+            found = {str(c[0]) for c in con.execute(query).description}
+            fill = "".join(
+                f", cast(null as {_duckdb_type(f.type)}) as {f.name}"
+                for f in dataset.schema
+                if f.name not in found
+            )
+        con.execute(f"create view {target} as select *{fill} from {scan}")
         return "view"
-    _create_from_arrow(con, target, read_dataset(lake, "bars"))
+    _create_from_arrow(con, target, _read_all(lake, files, dataset.schema))
     return "table"
+
+
+def _read_all(lake: Lake, files: list[str], schema: pa.Schema | None) -> pa.Table:
+    """Every file of a remote dataset as one table, canonical columns filled in with nulls."""
+    tables = []
+    for key in files:
+        table = lake.read_parquet(key)
+        for column in schema or []:
+            if column.name not in table.column_names:
+                table = table.append_column(column.name, pa.nulls(table.num_rows, type=column.type))
+        tables.append(table)
+    return pa.concat_tables(tables, promote_options="permissive")
+
+
+def _duckdb_type(arrow_type: pa.DataType) -> str:
+    """The DuckDB spelling of an Arrow type, for the null columns older files lack."""
+    if pa.types.is_timestamp(arrow_type):
+        return "timestamptz" if arrow_type.tz else "timestamp"
+    checks = [
+        (pa.types.is_boolean, "boolean"),
+        (pa.types.is_integer, "bigint"),
+        (pa.types.is_floating, "double"),
+        (pa.types.is_date, "date"),
+    ]
+    return next((name for check, name in checks if check(arrow_type)), "varchar")
 
 
 def _create_from_arrow(con: duckdb.DuckDBPyConnection, target: str, table: pa.Table) -> None:

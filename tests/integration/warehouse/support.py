@@ -35,3 +35,22 @@ def refuse_network(patch: pytest.MonkeyPatch) -> None:
 
     patch.setattr(socket.socket, "connect", refuse)
     patch.setattr(socket, "create_connection", refuse)
+
+
+def project_models(folder: str = "") -> set[str]:
+    """Names of the dbt models whose SQL lives under ``models/<folder>`` of the shipped project."""
+    from marketlake.warehouse.dbt_runner import PROJECT_DIR
+
+    return {p.stem for p in (PROJECT_DIR / "models" / folder).rglob("*.sql")}
+
+
+def project_unit_tests() -> int:
+    """How many dbt unit tests the project's YAML files declare."""
+    import yaml
+
+    from marketlake.warehouse.dbt_runner import PROJECT_DIR
+
+    return sum(
+        len((yaml.safe_load(p.read_text()) or {}).get("unit_tests", []))
+        for p in (PROJECT_DIR / "models").rglob("*.yml")
+    )

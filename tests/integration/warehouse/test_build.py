@@ -18,19 +18,17 @@ from marketlake.warehouse.dbt_runner import PROJECT_DIR
 
 from . import reference
 from .sample_silver import OVERLAP, Sample, publish_sample
-from .support import make_settings, read_table, refuse_network
+from .support import (
+    make_settings,
+    project_models,
+    project_unit_tests,
+    read_table,
+    refuse_network,
+)
 
 pytestmark = pytest.mark.integration
 
-MARTS = {
-    "dim_date",
-    "dim_symbol",
-    "fct_daily_bars",
-    "agg_bars_weekly",
-    "agg_bars_monthly",
-    "agg_bars_quarterly",
-    "agg_bars_yearly",
-}
+MARTS = project_models("marts")  # every mart is exported to gold
 
 
 def in_utc(frame: pl.DataFrame) -> pl.DataFrame:
@@ -63,11 +61,11 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> Built:
 
 def test_build_reports_models_tests_and_exports(built: Built) -> None:
     result = built.result
-    assert result.models_built == 8  # one staging view + seven marts
+    assert result.models_built == len(project_models())
     assert result.tests_failed == 0
     assert result.nodes_failed == []
     assert result.tests_passed > 50
-    assert result.unit_tests_passed == 5
+    assert result.unit_tests_passed == project_unit_tests()
     assert result.warehouse_path == built.settings.duckdb_path
     assert set(result.exports) == MARTS
     for model, url in result.exports.items():
@@ -85,7 +83,7 @@ def test_build_writes_one_ledger_row_per_step(built: Built) -> None:
     build, export = rows
     assert build.rows_out == built.result.models_built
     assert build.details["tests_failed"] == 0
-    assert build.details["unit_tests_passed"] == 5
+    assert build.details["unit_tests_passed"] == project_unit_tests()
     assert export.rows_out == sum(export.details[m] for m in MARTS)
 
 

@@ -18,7 +18,7 @@ from marketlake.warehouse import build_warehouse
 from marketlake.warehouse.duckdb_target import connect, prepare_silver
 
 from .sample_silver import calendar_days, daily_bars, land_delivery, publish
-from .support import read_table
+from .support import project_models, project_unit_tests, read_table
 
 pytestmark = pytest.mark.integration
 
@@ -26,9 +26,9 @@ pytestmark = pytest.mark.integration
 def test_an_empty_lake_builds_empty_marts(settings: Settings, offline: None) -> None:
     result = build_warehouse(settings)
 
-    assert result.models_built == 8
+    assert result.models_built == len(project_models())
     assert result.tests_failed == 0
-    assert result.unit_tests_passed == 5  # unit tests bring their own rows
+    assert result.unit_tests_passed == project_unit_tests()  # unit tests bring their own rows
     for model, url in result.exports.items():
         assert pl.read_parquet(url).height == 0, model
         assert read_table(settings, f"marts.{model}").height == 0, model

@@ -1,0 +1,393 @@
+"""The sections of the report: each a title, one sentence on how to read it, and a body.
+
+Pure: frames and statistics in, HTML text out (figures come from ``report_figures``).
+"""
+
+from __future__ import annotations
+
+from html import escape
+from typing import Any
+
+import numpy as np
+import polars as pl
+
+from marketlake.analytics import report_figures as figures
+from marketlake.analytics import report_html as html
+from marketlake.analytics.bar_stats import BarStatistics, series_returns
+from marketlake.analytics.report_data import ReportInputs
+from marketlake.config import Settings
+
+MAX_REBASED_SYMBOLS = 20  # more lines than this make the rebased-closes figure unreadable
+SECTION_TITLES = {
+    "coverage": "Coverage",
+    "quality": "Data quality",
+    "daily": "Daily bars (gold)",
+    "bar-statistics": "Bar statistics",
+    "continuous": "Continuous futures contract",
+}
+
+
+def build_sections(
+    inputs: ReportInputs, stats: BarStatistics | None, settings: Settings
+) -> tuple[list[html.Section], list[str]]:
+    """Every section of the report, and the names of what was found missing."""
+    absent = [c.name for c in inputs.coverage if c.files == 0]
+    sections = [
+        coverage_section(inputs),
+        quality_section(inputs),
+        daily_section(inputs),
+        bar_statistics_section(inputs, stats, settings),
+        continuous_section(inputs),
+    ]
+    if not inputs.gold:
+        absent.append("gold")
+    return sections, absent
+
+
+def coverage_section(inputs: ReportInputs) -> html.Section:
+    """Datasets, files, rows, symbols and time spans of silver."""
+    rows = []
+    for c in inputs.coverage:
+        symbols = ", ".join(c.symbols[:8]) + (
+            f" (+{len(c.symbols) - 8})" if len(c.symbols) > 8 else ""
+        )
+        rows.append(
+            [c.name, c.files, c.rows, symbols or "—", c.first, c.last]
+            if c.files
+            else [c.name, 0, 0, html.Raw(f"<em>absent{escape(_for(inputs))}</em>"), None, None]
+        )
+    body = html.table(["dataset", "files", "rows", "symbols", "from", "to"], rows)
+    body += html.paragraph(f"Lake: {inputs.lake_url}")
+    return html.Section(
+        "coverage",
+        SECTION_TITLES["coverage"],
+        "Each silver dataset with its files, rows, symbols and the dates its rows cover; a "
+        "dataset marked absent has not been produced yet (for these symbols), so the sections "
+        "built on it say so instead of showing figures.",
+        body,
+    )
+
+
+def quality_section(inputs: ReportInputs) -> html.Section:
+    """Rows in, kept and quarantined per dataset, and rows per validation rule."""
+    if not inputs.quality_totals:
+        body = html.absent("No ingest has been published yet: nothing was validated.")
+    else:
+        totals = [
+            [
+                t.dataset,
+                t.ingests,
+                t.rows_in,
+                t.rows_out,
+                t.rows_quarantined,
+                f"{100 * t.rows_quarantined / t.rows_in:.2f}%" if t.rows_in else "—",
+            ]
+            for t in inputs.quality_totals
+        ]
+        body = html.table(
+            ["dataset", "ingests", "rows in", "rows in silver", "quarantined", "share"], totals
+        )
+        if inputs.quality:
+            lines = [
+                [
+                    q.dataset,
+                    q.rule_id,
+                    "quarantined" if q.severity == "ERROR" else "kept, flagged",
+                    q.rows,
+                    q.description,
+                ]
+                for q in inputs.quality
+            ]
+            body += html.table(["dataset", "rule", "outcome", "rows", "what it means"], lines)
+        else:
+            body += html.paragraph("No row broke a rule.")
+    return html.Section(
+        "quality",
+        SECTION_TITLES["quality"],
+        "Every input row is either in silver or quarantined with the rule it broke (never "
+        "silently dropped); quarantined rows keep their original text, flagged rows stay in "
+        "silver with a warning, and `marketlake quality` shows examples of each rule.",
+        body,
+    )
+
+
+def daily_section(inputs: ReportInputs) -> html.Section:
+    """The daily-bar marts exported to gold: per symbol, and monthly closes rebased."""
+    symbols = inputs.gold.get("dim_symbol")
+    monthly = inputs.gold.get("agg_bars_monthly")
+    if symbols is None:
+        body = html.absent(
+            f"No daily-bar marts in gold ({inputs.gold_url}): run `marketlake build` to build "
+            "the warehouse, then write the report again."
+        )
+    elif symbols.height == 0:
+        body = html.absent(
+            "The warehouse holds no daily bars (gold dim_symbol is empty"
+            + (" for these symbols" if inputs.symbols else "")
+            + "): ingest daily data (`marketlake ingest csv PATH`), run `marketlake build`, "
+            "then write the report again."
+        )
+    else:
+        last = (
+            monthly.sort("period_start").group_by("symbol").agg(pl.col("close").last())
+            if monthly is not None
+            else pl.DataFrame(
+                {"symbol": [], "close": []}, schema={"symbol": pl.String, "close": pl.Float64}
+            )
+        )
+        joined = symbols.join(last, on="symbol", how="left").sort("symbol")
+        rows = [
+            [
+                r["symbol"],
+                r["first_session_date"],
+                r["last_session_date"],
+                r["trading_days"],
+                r.get("sources"),
+                r["close"],
+            ]
+            for r in joined.iter_rows(named=True)
+        ]
+        body = html.table(
+            [
+                "symbol",
+                "first session",
+                "last session",
+                "sessions",
+                "sources",
+                "last monthly close",
+            ],
+            rows,
+        )
+        if monthly is not None and monthly.height:
+            shown = sorted(monthly["symbol"].unique().to_list())[:MAX_REBASED_SYMBOLS]
+            body += html.figure(
+                figures.rebased_closes(monthly.filter(pl.col("symbol").is_in(shown))),
+                "Each line is a symbol's monthly close divided by its first month's close, times "
+                "100: 150 means 50% above where it started; lines that move together moved "
+                f"together in the market (at most {MAX_REBASED_SYMBOLS} symbols are drawn).",
+            )
+    return html.Section(
+        "daily",
+        SECTION_TITLES["daily"],
+        "The daily bars as the warehouse publishes them (gold Parquet exports): the sessions "
+        "each symbol covers and how its price moved, month by month.",
+        body,
+    )
+
+
+def bar_statistics_section(
+    inputs: ReportInputs, stats: BarStatistics | None, settings: Settings
+) -> html.Section:
+    """The comparison of bar kinds: summary table, then four figures per symbol."""
+    explanation = (
+        "Bars sampled by activity (tick, volume, dollar) are expected to give steadier counts "
+        "per week, less serial correlation and returns closer to normal than time bars; each "
+        "row and figure compares the kinds per symbol (a series = symbol x kind x threshold x "
+        "source; complete bars only; log returns close to close within a series; UTC weeks "
+        "and months)."
+    )
+    if stats is None:
+        body = html.absent(
+            f"No information-driven or time bars in silver{_for(inputs)} (silver/bars_info is "
+            "empty): build "
+            "them from trades, e.g. `marketlake bars --kind dollar --bars-per-day 50` and the "
+            "same for --kind tick, volume and time, then write the report again."
+        )
+        return html.Section("bar-statistics", SECTION_TITLES["bar-statistics"], explanation, body)
+    body = summary_table(stats, settings) + html.paragraph(
+        "Read the table per symbol: the lowest CV of weekly counts (rank 1) is the steadiest "
+        "sampler; a Jarque-Bera p-value below 0.05 rejects normal returns; a Ljung-Box p-value "
+        "below 0.05 means the returns are serially correlated at some lag up to "
+        f"{settings.analytics.acf_lags}."
+    )
+    returns = series_returns(stats.returns)
+    for symbol in sorted(stats.stability["symbol"].unique().to_list()):
+        body += symbol_figures(symbol, stats, returns, settings)
+    return html.Section("bar-statistics", SECTION_TITLES["bar-statistics"], explanation, body)
+
+
+def summary_table(stats: BarStatistics, settings: Settings) -> str:
+    """One row per series: weekly-count stability, monthly variance stability, return tests."""
+    keys = ["symbol", "kind", "threshold", "source"]
+    acf1 = stats.acf.filter(pl.col("lag") == 1).select(*keys, acf1="acf")
+    joined = (
+        stats.stability.join(stats.tests, on=keys, how="left", nulls_equal=True)
+        .join(acf1, on=keys, how="left", nulls_equal=True)
+        .sort("symbol", "stability_rank", "kind", "threshold")
+    )
+    rows = [
+        [
+            r["symbol"],
+            r["kind"],
+            figures.threshold_text(r["kind"], r["threshold"]),
+            r["source"],
+            r["bar_count"],
+            r["weeks"],
+            r["mean_weekly_count"],
+            r["cv_weekly_count"],
+            r["stability_rank"],
+            r["cv_monthly_variance"],
+            r["n"],
+            r["std"],
+            r["skew"],
+            r["excess_kurtosis"],
+            html.Raw(html.fmt_pvalue(r["jb_pvalue"])),
+            html.Raw(html.fmt_pvalue(r["lb_pvalue"])),
+            r["acf1"],
+        ]
+        for r in joined.iter_rows(named=True)
+    ]
+    return html.table(
+        [
+            "symbol",
+            "kind",
+            "threshold",
+            "source",
+            "bars",
+            "weeks",
+            "bars/week",
+            "CV weekly count",
+            "rank",
+            "CV monthly variance",
+            "returns",
+            "std return",
+            "skew",
+            "excess kurtosis",
+            "Jarque-Bera p",
+            f"Ljung-Box p ({settings.analytics.acf_lags} lags)",
+            "ACF lag 1",
+        ],
+        rows,
+    )
+
+
+def symbol_figures(
+    symbol: str,
+    stats: BarStatistics,
+    returns: dict[tuple[Any, ...], np.ndarray],
+    settings: Settings,
+) -> str:
+    """The four bar-statistics figures of one symbol."""
+    mine = pl.col("symbol") == symbol
+    body = html.heading(symbol)
+    body += html.figure(
+        figures.weekly_counts(stats.weekly.filter(mine), symbol),
+        "Weekly bar counts: each line is one series' bars per ISO week divided by its own "
+        "average week, so kinds of different sizes share one scale; the flatter the line, the "
+        "steadier the sampling (time bars are flat by construction when trading hours are).",
+    )
+    acf = stats.acf.filter(mine)
+    if acf.height:
+        body += html.figure(
+            figures.acf_panels(acf, symbol),
+            f"Autocorrelation of returns at lags 1..{settings.analytics.acf_lags} bars, one panel "
+            "per series: the grey band is ±1.96/√n, where white noise falls 95% of the time; "
+            "stems outside it are serial correlation (the next bar's return partly predictable).",
+        )
+    else:
+        body += html.absent(
+            f"No series of {symbol} has {settings.analytics.min_returns} returns or more "
+            "(setting analytics.min_returns): no autocorrelation or normality figures."
+        )
+    body += html.figure(
+        figures.monthly_variance(stats.monthly.filter(mine), symbol),
+        "Monthly variance of returns, each series divided by its average month: a line that "
+        "stays near 1 has a stable variance; swings mean volatility regimes the sampling did "
+        "not absorb (the CV of monthly variance in the table sums this up).",
+    )
+    mine_returns = {
+        (str(kind), float(threshold), None if source is None else str(source)): values
+        for (of, kind, threshold, source), values in returns.items()
+        if of == symbol and len(values) >= settings.analytics.min_returns
+    }
+    if mine_returns:
+        body += html.figure(
+            figures.return_histograms(mine_returns, symbol, bins=settings.analytics.histogram_bins),
+            "Histogram of each series' returns in standard deviations against the standard normal "
+            "curve (log scale, so the tails show): mass above the curve far from 0 is fat tails, "
+            "which the excess kurtosis and the Jarque-Bera test in the table measure.",
+        )
+    return body
+
+
+def continuous_section(inputs: ReportInputs) -> html.Section:
+    """The continuous futures contract of each root, with its roll points."""
+    explanation = (
+        "A continuous futures series strings the contracts together, rolling from one to the "
+        "next on the dates marked; with an adjustment (difference: the roll's gap added; "
+        "ratio: multiplied) prices before each roll are shifted so the series has no "
+        "artificial jumps, which is why the adjusted and the raw (traded) close differ before "
+        "the last roll; with none, the jumps at the rolls are the contracts' price differences."
+    )
+    if inputs.continuous is None:
+        body = html.absent(
+            f"No continuous futures contract in silver{_for(inputs)} (silver/continuous is "
+            "empty): build one "
+            "from futures trades, e.g. `marketlake continuous ES`, then write the report again."
+        )
+        return html.Section("continuous", SECTION_TITLES["continuous"], explanation, body)
+    body = ""
+    for variant, daily in continuous_variants(inputs.continuous):
+        rolls = _rolls_of(inputs.rolls, daily)
+        title = variant["symbol"] + "".join(
+            f" · {name} {variant[column]}"
+            for column, name in VARIANT_COLUMNS.items()
+            if variant.get(column) is not None
+        )
+        body += html.heading(title)
+        body += html.figure(
+            figures.continuous_contract(daily, rolls, variant["symbol"]),
+            "Blue: the continuous (adjusted) close; grey: the close of the contract actually "
+            "traded that day; red dashed lines: roll dates, labelled with the contract rolled "
+            "into.",
+        )
+        if rolls is not None and rolls.height:
+            body += html.table(
+                ["roll date", "from", "to", "gap", "ratio", "trigger"],
+                [
+                    [
+                        r["roll_date"],
+                        r.get("from_contract"),
+                        r.get("to_contract"),
+                        r.get("gap"),
+                        r.get("ratio"),
+                        r.get("trigger"),
+                    ]
+                    for r in rolls.iter_rows(named=True)
+                ],
+            )
+        else:
+            body += html.absent(f"No roll points recorded for {title} (silver/continuous_rolls).")
+    return html.Section("continuous", SECTION_TITLES["continuous"], explanation, body)
+
+
+# A root may have several continuous series: one per roll rule, adjustment and source.
+VARIANT_COLUMNS = {"roll_rule": "roll", "adjustment": "adjustment", "source": "source"}
+
+
+def continuous_variants(
+    continuous: pl.DataFrame,
+) -> list[tuple[dict[str, Any], pl.DataFrame]]:
+    """Each continuous series (root x roll rule x adjustment x source), sorted by session."""
+    keys = ["symbol", *(c for c in VARIANT_COLUMNS if c in continuous.columns)]
+    parts = continuous.sort(keys).partition_by(keys, as_dict=True, maintain_order=True)
+    return [
+        (dict(zip(keys, key, strict=True)), part.sort("session_date"))
+        for key, part in parts.items()
+    ]
+
+
+def _rolls_of(rolls: pl.DataFrame | None, daily: pl.DataFrame) -> pl.DataFrame | None:
+    """The rolls of one continuous series: same root, and same roll rule and source if known."""
+    if rolls is None:
+        return None
+    mine = rolls.filter(pl.col("symbol") == daily["symbol"][0])
+    for daily_column, roll_column in (("roll_rule", "rule"), ("source", "source")):
+        if daily_column in daily.columns and roll_column in mine.columns:
+            mine = mine.filter(pl.col(roll_column) == daily[daily_column][0])
+    return mine.sort("roll_date")
+
+
+def _for(inputs: ReportInputs) -> str:
+    """`` for ES, NQ`` when the report is limited to symbols."""
+    return f" for {', '.join(inputs.symbols)}" if inputs.symbols else ""
