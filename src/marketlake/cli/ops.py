@@ -78,7 +78,7 @@ def quality(
     from rich.table import Table
 
     from marketlake.lake import open_lake
-    from marketlake.lake.silver import read_quarantine
+    from marketlake.lake.silver import read_quarantine, read_records
     from marketlake.orchestrate.pipeline import lake_totals
     from marketlake.quality import RULES
 
@@ -97,10 +97,12 @@ def quality(
     n_examples = settings.quality.max_examples if examples is None else examples
     quarantined = read_quarantine(open_lake(settings)).to_pylist()
     totals = lake_totals(settings)
-    out.print(
-        f"silver holds {totals.rows_out:,} of {totals.rows_in:,} rows in; "
-        f"{totals.rows_quarantined:,} quarantined (kept with their original text)"
-    )
+    for dataset in sorted({r.dataset for r in read_records(open_lake(settings))}):
+        part = lake_totals(settings, dataset)
+        out.print(
+            f"silver {dataset}: {part.rows_out:,} of {part.rows_in:,} rows in; "
+            f"{part.rows_quarantined:,} quarantined (kept with their original text)"
+        )
     by_rule: dict[str, list[dict]] = {}  # type: ignore[type-arg]
     for row in quarantined:
         if rule is None or row["rule_id"] == rule:

@@ -41,9 +41,9 @@ def print_ingest_report(out: Console, report: IngestReport) -> None:
         out.print(f"[red]✗ {escape(f.path)}: {escape(str(f.error))}[/]")
 
 
-def print_totals(out: Console, totals: LakeTotals) -> None:
+def print_totals(out: Console, totals: LakeTotals, dataset: str) -> None:
     """Rows in / silver / quarantined by rule / flagged by rule."""
-    table = Table(title="silver (all ingests now in the lake)", title_justify="left")
+    table = Table(title=f"silver {dataset} (all ingests now in the lake)", title_justify="left")
     table.add_column("", style="bold")
     table.add_column("rows", justify="right")
     table.add_row("rows in", _n(totals.rows_in))
@@ -65,6 +65,28 @@ def print_build(out: Console, build: BuildResult) -> None:
     )
 
 
+def print_futures(out: Console, result: DemoResult) -> None:
+    """ES ticks: bars built per kind, and the continuous contract's rolls."""
+    futures = result.futures
+    table = Table(title="ES ticks: information-driven bars", title_justify="left")
+    for col in ("symbol", "bars", "threshold", "trades", "bars built", "outcome"):
+        table.add_column(col, justify="right" if col in ("trades", "bars built") else "left")
+    for s in futures.bars:
+        table.add_row(s.symbol, s.kind, escape(s.label), _n(s.trades), _n(s.bars), s.outcome)
+    out.print(table)
+    c = futures.continuous
+    rolls = c.rolls.to_pylist()
+    out.print(
+        f"[bold]continuous[/] {c.root}: {len(c.contracts)} contracts, {len(rolls)} rolls "
+        f"({c.rule}, {c.adjustment} adjustment, {c.calendar} sessions {c.first_session} .. "
+        f"{c.last_session})"
+    )
+    for r in rolls:
+        out.print(
+            f"  {r['roll_date']}: {r['from_contract']} -> {r['to_contract']}, gap {r['gap']:+.2f}"
+        )
+
+
 def print_demo(out: Console, result: DemoResult) -> None:
     """The demo's closing summary and where to look."""
     new = sum(1 for f in result.ingest.files if f.landed_new)
@@ -72,12 +94,19 @@ def print_demo(out: Console, result: DemoResult) -> None:
         f"[bold]bronze[/] {len(result.ingest.files)} sample files, {new} newly landed "
         f"({len(result.ingest.files) - new} already there)"
     )
-    print_totals(out, result.totals)
+    for dataset, totals in result.totals.items():
+        print_totals(out, totals, dataset)
+    print_futures(out, result)
     print_build(out, result.build)
     table = Table(title="where to look", title_justify="left", show_header=False)
     table.add_column(style="bold")
     table.add_column()
-    for name, path in {"sample inputs": str(result.samples), **result.outputs}.items():
+    paths = {
+        "sample inputs": str(result.samples),
+        **result.outputs,
+        "report (open in a browser)": str(result.report.path),
+    }
+    for name, path in paths.items():
         table.add_row(name, escape(path))
     out.print(table)
     out.print(

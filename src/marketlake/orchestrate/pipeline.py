@@ -18,7 +18,18 @@ from marketlake.lake.silver import read_records
 from marketlake.ops.ledger import Run
 
 if TYPE_CHECKING:
+    from marketlake.analytics.report import ReportResult
+    from marketlake.bars import SymbolBars
+    from marketlake.bars.continuous_io import ContinuousReport
+    from marketlake.ingest_hdf5 import Hdf5Report
     from marketlake.warehouse import BuildResult
+
+# The demo's futures sample: about a year of ES-like trades (four quarterly rolls), small
+# enough to run in seconds; bar thresholds are derived as a target number of bars per day.
+DEMO_ES_TRADES = 1_500_000
+DEMO_ES_TRADES_PER_DAY = 6_000
+DEMO_BARS_PER_DAY = 50
+DEMO_TIME_BARS = "30m"
 
 
 @dataclass(frozen=True)
@@ -34,20 +45,33 @@ class LakeTotals:
 
 
 @dataclass(frozen=True)
+class FuturesDemo:
+    """What the demo did with the ES tick sample."""
+
+    hdf5: Hdf5Report
+    bars: list[SymbolBars]
+    continuous: ContinuousReport
+
+
+@dataclass(frozen=True)
 class DemoResult:
     """What the demo did and where its outputs are."""
 
     run_id: str
     samples: Path
     ingest: IngestReport
-    totals: LakeTotals
+    totals: dict[str, LakeTotals]  # per silver dataset
     build: BuildResult
     outputs: dict[str, str]
+    futures: FuturesDemo
+    report: ReportResult
 
 
-def lake_totals(settings: Settings) -> LakeTotals:
-    """Sum the records of every ingest now in silver."""
-    records = read_records(open_lake(settings))
+def lake_totals(settings: Settings, dataset: str | None = None) -> LakeTotals:
+    """Sum the records of every ingest now in silver (of one dataset, or all)."""
+    records = [
+        r for r in read_records(open_lake(settings)) if dataset is None or r.dataset == dataset
+    ]
     by_rule: dict[str, int] = {}
     flagged: dict[str, int] = {}
     for record in records:
@@ -75,13 +99,42 @@ def output_paths(settings: Settings) -> dict[str, str]:
         "run ledger": lake.url("_ledger"),
         "warehouse (DuckDB)": str(settings.duckdb_path),
         "gold (Parquet exports)": settings.gold_uri,
+        "bars_info (tick/volume/dollar/time)": lake.url("silver/bars_info"),
+        "continuous contract + roll table": lake.url("silver/continuous_rolls"),
     }
+
+
+def run_futures_demo(settings: Settings, samples: Path, run: Run) -> FuturesDemo:
+    """ES ticks: HDF5 sample -> silver trades -> bars of every kind -> continuous contract."""
+    from marketlake.bars import BarsRequest, build_bars
+    from marketlake.bars.continuous_io import make_continuous
+    from marketlake.ingest_hdf5 import ingest_hdf5
+    from marketlake.sources.hdf5_ticks.sample import write_es_h5
+
+    path = samples / "hdf5" / "ES.h5"
+    if not path.exists():  # landed by hard link and made read-only: never rewritten
+        path.parent.mkdir(parents=True, exist_ok=True)
+        write_es_h5(
+            path, trades=DEMO_ES_TRADES, trades_per_day=DEMO_ES_TRADES_PER_DAY, faults=20, seed=7
+        )
+    hdf5 = ingest_hdf5(path, settings=settings, run=run)
+    requests = [
+        BarsRequest(kind="time", interval=DEMO_TIME_BARS),
+        *(
+            BarsRequest(kind=k, bars_per_day=DEMO_BARS_PER_DAY)
+            for k in ("tick", "volume", "dollar")
+        ),
+    ]
+    bars = [s for request in requests for s in build_bars(settings, request, run=run).symbols]
+    continuous = make_continuous(settings, "ES", roll="volume", adjust="difference", run=run)
+    return FuturesDemo(hdf5=hdf5, bars=bars, continuous=continuous)
 
 
 def run_demo(
     settings: Settings, *, on_file: Callable[[FileResult], None] | None = None
 ) -> DemoResult:
-    """Write sample data, ingest it, build the warehouse; idempotent (run it twice)."""
+    """Write sample data of every source format, run the whole flow; idempotent (run it twice)."""
+    from marketlake.analytics.report import write_report
     from marketlake.sources.csv_daily.sample import write_daily_csvs
     from marketlake.warehouse import build_warehouse
 
@@ -91,12 +144,16 @@ def run_demo(
     report = ingest_csv(
         [str(p) for p in csv_set.files], settings=settings, run=run, on_file=on_file
     )
+    futures = run_futures_demo(settings, samples, run)
     build = build_warehouse(settings, run=run)
+    report_result = write_report(settings, run=run)
     return DemoResult(
         run_id=run.run_id,
         samples=samples,
         ingest=report,
-        totals=lake_totals(settings),
+        totals={d: lake_totals(settings, d) for d in ("bars", "trades")},
         build=build,
         outputs=output_paths(settings),
+        futures=futures,
+        report=report_result,
     )
