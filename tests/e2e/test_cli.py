@@ -10,7 +10,23 @@ from pathlib import Path
 from marketlake.sources.csv_daily.sample import write_daily_csvs
 from tests.e2e.conftest import CLI
 
-HEAVY = ("polars", "pyarrow", "duckdb", "dbt", "pandas", "fsspec", "pydantic")
+HEAVY = (
+    "polars",
+    "pyarrow",
+    "duckdb",
+    "dbt",
+    "pandas",
+    "fsspec",
+    "pydantic",
+    "numba",
+    "tables",
+    "h5py",
+    "scipy",
+    "statsmodels",
+    "matplotlib",
+    "exchange_calendars",
+    "numpy",
+)
 
 
 def test_help_imports_nothing_heavy() -> None:
