@@ -36,6 +36,12 @@ class LakeSettings(BaseModel):
     access_key_id: str | None = None
     secret_access_key: SecretStr | None = None
     region: str | None = None
+    connect_timeout_s: float = Field(
+        5.0, gt=0, description="Seconds to wait for the S3 endpoint to accept a connection."
+    )
+    max_attempts: int = Field(
+        3, ge=1, description="Attempts per S3 request (botocore retries transient errors)."
+    )
 
 
 class DuckDBSettings(BaseModel):
@@ -149,11 +155,50 @@ class Hdf5Settings(BaseModel):
         return self
 
 
+class PolygonSettings(BaseModel):
+    """Polygon.io / Massive flat files on their S3-compatible endpoint."""
+
+    endpoint_url: str = Field(
+        "https://files.massive.com", description="Flat-files S3 endpoint (was files.polygon.io)."
+    )
+    bucket: str = "flatfiles"
+    access_key_id: str | None = Field(None, description="Flat-files S3 access key id.")
+    secret_access_key: SecretStr | None = Field(None, description="Flat-files S3 secret key.")
+    region: str = "us-east-1"
+    concurrency: int = Field(4, ge=1, le=64, description="Files downloaded at once.")
+    retries: int = Field(
+        4, ge=0, description="Retries of a download after a transient error (5xx, timeout)."
+    )
+    backoff_s: float = Field(
+        0.5, ge=0, description="First retry delay; doubled per retry, with jitter."
+    )
+    backoff_max_s: float = Field(30.0, ge=0, description="Longest delay between retries.")
+    connect_timeout_s: float = Field(10.0, gt=0)
+
+    def storage_options(self) -> dict[str, Any]:
+        """s3fs options (the secret revealed only here, never logged)."""
+        options: dict[str, Any] = {
+            "client_kwargs": {"endpoint_url": self.endpoint_url, "region_name": self.region},
+            "use_listings_cache": False,
+            # Retries are ours (with back-off and a report); botocore's would hide them.
+            "config_kwargs": {
+                "connect_timeout": self.connect_timeout_s,
+                "retries": {"max_attempts": 1},
+            },
+        }
+        if self.access_key_id:
+            options["key"] = self.access_key_id
+        if self.secret_access_key:
+            options["secret"] = self.secret_access_key.get_secret_value()
+        return options
+
+
 class SourcesSettings(BaseModel):
     """Per-source settings."""
 
     csv_daily: CsvDailySettings = CsvDailySettings()
     hdf5: Hdf5Settings = Hdf5Settings()
+    polygon: PolygonSettings = PolygonSettings()
 
 
 class BarsSettings(BaseModel):
@@ -226,6 +271,16 @@ class AnalyticsSettings(BaseModel):
     histogram_bins: int = Field(60, ge=5, description="Bins of the report's return histograms.")
 
 
+class LoaderSettings(BaseModel):
+    """The backtest loader (``marketlake.read_bars`` ...) and its in-memory cache."""
+
+    cache_bytes: int = Field(
+        1 << 30,
+        ge=0,
+        description="Bytes of loaded frames kept in memory (LRU); 0 turns the cache off.",
+    )
+
+
 class Settings(BaseSettings):
     """All marketlake settings. Build with :func:`get_settings`, not at import time."""
 
@@ -247,6 +302,7 @@ class Settings(BaseSettings):
     bars: BarsSettings = BarsSettings()
     futures: FuturesSettings = FuturesSettings()
     analytics: AnalyticsSettings = AnalyticsSettings()
+    loader: LoaderSettings = LoaderSettings()
 
     @classmethod
     def settings_customise_sources(
@@ -289,13 +345,26 @@ class Settings(BaseSettings):
         """fsspec options for the lake (S3 credentials revealed only here, never logged)."""
         if not self.lake_uri.startswith("s3://"):
             return {}
-        options: dict[str, Any] = {}
-        if self.lake.endpoint_url:
-            options["client_kwargs"] = {"endpoint_url": self.lake.endpoint_url}
-        if self.lake.access_key_id:
-            options["key"] = self.lake.access_key_id
-        if self.lake.secret_access_key:
-            options["secret"] = self.lake.secret_access_key.get_secret_value()
+        lake = self.lake
+        client: dict[str, Any] = {}
+        if lake.endpoint_url:
+            client["endpoint_url"] = lake.endpoint_url
+        if lake.region:
+            client["region_name"] = lake.region
+        options: dict[str, Any] = {
+            "client_kwargs": client,
+            # Other processes (another ingest, the CLI) write the same prefixes: a cached
+            # listing would hide their objects.
+            "use_listings_cache": False,
+            "config_kwargs": {
+                "connect_timeout": lake.connect_timeout_s,
+                "retries": {"max_attempts": lake.max_attempts, "mode": "standard"},
+            },
+        }
+        if lake.access_key_id:
+            options["key"] = lake.access_key_id
+        if lake.secret_access_key:
+            options["secret"] = lake.secret_access_key.get_secret_value()
         return options
 
 

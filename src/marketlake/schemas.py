@@ -67,6 +67,8 @@ QUOTES = pa.schema(
         pa.field("bid_exchange", pa.string()),
         pa.field("ask_exchange", pa.string()),
         pa.field("conditions", pa.list_(pa.string())),
+        pa.field("spread", pa.float64()),  # ask - bid; null unless both sides are quoted (> 0)
+        pa.field("mid", pa.float64()),  # (ask + bid) / 2; null unless both sides are quoted
         pa.field("source", pa.string(), nullable=False),
         pa.field("ingest_id", pa.string(), nullable=False),
         pa.field("quality_flags", pa.string()),

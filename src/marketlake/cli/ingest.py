@@ -264,3 +264,60 @@ def _print_hdf5_report(out: Console, report: Hdf5Report) -> None:
         out.print(f"[red]✗ {escape(k.key)}: {escape(str(k.error))}[/]")
     if any(k.record and k.record.rows_quarantined for k in report.keys):
         out.print("see what was quarantined and why: [bold]marketlake quality[/]")
+
+
+@ingest_app.command("polygon")
+def ingest_polygon_command(
+    *,
+    dataset: Annotated[
+        str,
+        typer.Option(
+            "--dataset",
+            "-d",
+            help="{asset}/{kind}: us_stocks_sip/trades_v1|quotes_v1|minute_aggs_v1|day_aggs_v1 "
+            "(also us_options_opra, us_indices, global_crypto, global_forex).",
+        ),
+    ],
+    start: Annotated[str, typer.Option("--from", help="First day, YYYY-MM-DD.")],
+    end: Annotated[str | None, typer.Option("--to", help="Last day (default: --from).")] = None,
+    symbols: Annotated[
+        str | None, typer.Option("--symbols", help="Only these symbols, e.g. AAPL,MSFT,X:BTCUSD.")
+    ] = None,
+    reprocess: Annotated[
+        bool, typer.Option("--reprocess", help="Publish to silver again files published before.")
+    ] = False,
+    refresh: Annotated[
+        bool,
+        typer.Option("--refresh", help="Download every file again, even if listed unchanged."),
+    ] = False,
+) -> None:
+    """Ingest Polygon/Massive flat files (S3) into silver trades, quotes or bars; resumable."""
+    from datetime import date
+
+    from marketlake.cli.render_polygon import polygon_progress, print_polygon_report
+    from marketlake.ingest_polygon import ingest_polygon
+
+    try:
+        first = date.fromisoformat(start)
+        last = date.fromisoformat(end) if end else first
+    except ValueError:
+        state.fail(f"--from/--to must be dates YYYY-MM-DD (got {start!r}, {end!r})")
+    chosen = [s for s in symbols.split(",") if s.strip()] if symbols else None
+    settings = state.settings()
+    with polygon_progress(state.console(stderr=True)) as on_progress:
+        report = ingest_polygon(
+            dataset,
+            first,
+            last,
+            settings=settings,
+            symbols=chosen,
+            reprocess=reprocess,
+            refresh=refresh,
+            on_progress=on_progress,
+        )
+    print_polygon_report(state.console(), report)
+    if report.failed:
+        state.fail(
+            f"{len(report.failed)} of {len(report.files)} files failed (listed above); the "
+            "others were ingested — run the same command again: finished files are skipped"
+        )

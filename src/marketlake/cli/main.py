@@ -14,6 +14,7 @@ import typer
 
 from marketlake.cli import state
 from marketlake.cli.bars import bars
+from marketlake.cli.compact import compact
 from marketlake.cli.continuous import continuous
 from marketlake.cli.ingest import ingest_app
 from marketlake.cli.ops import quality, status
@@ -35,6 +36,7 @@ app.command()(build)
 app.command()(status)
 app.command()(quality)
 app.command()(report)
+app.command()(compact)
 
 
 @app.callback()

@@ -39,8 +39,16 @@ class Lake:
     def __init__(self, uri: str, storage_options: dict[str, Any] | None = None) -> None:
         self.uri = uri.rstrip("/")
         protocol = uri.split("://", 1)[0] if "://" in uri else "file"
-        self.fs: fsspec.AbstractFileSystem = fsspec.filesystem(protocol, **(storage_options or {}))
         self.is_local = protocol == "file"
+        # Options are for the remote store: a local root (gold next to an S3 lake) takes none.
+        options = {} if self.is_local else dict(storage_options or {})
+        try:
+            self.fs: fsspec.AbstractFileSystem = fsspec.filesystem(protocol, **options)
+        except (ImportError, ValueError) as exc:
+            raise LakeError(
+                f"cannot open the lake at {self.uri}: {exc}",
+                hint="use a local folder or s3://bucket/prefix (lake.uri / MARKETLAKE_LAKE__URI)",
+            ) from exc
         # The filesystem's own form of the root ("bucket/prefix" on S3, "/x" in memory), so that
         # paths it returns from glob can be turned back into lake keys.
         self._root = str(self.fs._strip_protocol(self.uri)).rstrip("/")
@@ -124,12 +132,22 @@ class Lake:
     def remove(self, key: str) -> None:
         """Delete one object; a missing object is not an error."""
         path = self.full(key)
-        if self.fs.exists(path):
+        if self.exists(key):
             self._call("remove", key, lambda: self.fs.rm_file(path))
 
     def _call(self, action: str, key: str, fn: Any) -> Any:
         try:
             return fn()
+        except PermissionError as exc:
+            # S3 says 403 both for a wrong key/secret and for a missing grant; the text tells which.
+            raise LakeError(
+                f"no permission to {action} in the lake: {_first_line(exc)}",
+                path=self.url(key),
+                hint="check the S3 credentials (lake.access_key_id / lake.secret_access_key, "
+                "MARKETLAKE_LAKE__*) and the bucket policy"
+                if not self.is_local
+                else "check the lake folder's permissions",
+            ) from exc
         except FileNotFoundError as exc:
             raise LakeError(
                 f"lake object not found while trying to {action}",
@@ -137,17 +155,40 @@ class Lake:
                 hint="was the lake moved or cleaned? re-run the step that writes it",
             ) from exc
         except (ConnectionError, TimeoutError) as exc:
-            raise LakeUnavailableError(
-                f"object store did not answer ({exc})",
-                path=self.url(key),
-                hint="check the lake endpoint settings and that the store is running; retry",
-            ) from exc
-        except PermissionError as exc:
-            raise LakeError(
-                f"no permission to {action} in the lake",
-                path=self.url(key),
-                hint="check the lake folder's permissions or the S3 credentials",
-            ) from exc
+            raise _unavailable(self, key, exc) from exc
+        except Exception as exc:
+            if _is_connection_error(exc):
+                raise _unavailable(self, key, exc) from exc
+            raise
+
+
+def _first_line(exc: BaseException) -> str:
+    return (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+
+
+def _is_connection_error(exc: BaseException) -> bool:
+    """botocore/aiohttp connection failures, without importing them for local lakes."""
+    names = {c.__name__ for c in type(exc).__mro__}
+    return bool(
+        names
+        & {
+            "EndpointConnectionError",
+            "ConnectTimeoutError",
+            "ReadTimeoutError",
+            "ClientConnectorError",
+            "ServerDisconnectedError",
+            "ConnectionClosedError",
+        }
+    )
+
+
+def _unavailable(lake: Lake, key: str, exc: BaseException) -> LakeUnavailableError:
+    return LakeUnavailableError(
+        f"object store did not answer: {_first_line(exc)}",
+        path=lake.url(key),
+        hint="check lake.endpoint_url (MARKETLAKE_LAKE__ENDPOINT_URL) and that the store is "
+        "running; then run the same command again",
+    )
 
 
 def open_lake(settings: Settings) -> Lake:

@@ -53,7 +53,19 @@ _CATALOGUE = [
         "the trade time is before the latest time already accepted for its symbol, in file "
         "order: silver keeps each symbol's trades time-ordered, as bars need them",
     ),
+    Rule(
+        "size.invalid",
+        "ERROR",
+        "a trade or quote size is negative, NaN or infinite (Polygon: some years carry invalid "
+        "trade sizes)",
+    ),
     Rule("volume.zero", "WARNING", "volume is zero (no trading, or a stale vendor row)"),
+    Rule(
+        "quote.crossed",
+        "WARNING",
+        "the ask is below the bid (a crossed market: brief across venues, so kept and flagged; "
+        "spread is negative)",
+    ),
     Rule(
         "price.jump",
         "WARNING",

@@ -8,11 +8,14 @@ from marketlake.errors import LakeError
 from marketlake.lake import Lake
 
 
-@pytest.fixture(params=["local", "memory"])
+@pytest.fixture(params=["local", "memory", "s3"])
 def any_lake(request: pytest.FixtureRequest, tmp_path: Path) -> Lake:
-    """The same behaviour is expected of every backend (S3 joins when the S3 lake lands)."""
+    """The same behaviour is expected of every backend, a real S3-compatible server included."""
     if request.param == "local":
         return Lake(str(tmp_path))
+    if request.param == "s3":
+        server = request.getfixturevalue("s3_server")
+        return Lake(f"s3://lake/t-{uuid.uuid4().hex[:12]}", server.storage_options())
     return Lake(f"memory://lake-{uuid.uuid4().hex}/prefix")
 
 

@@ -1,0 +1,216 @@
+"""List and download flat files from a Polygon/Massive S3 endpoint. Never writes the lake.
+
+Downloads run concurrently (``sources.polygon.concurrency`` at a time, so memory stays bounded),
+retry transient errors (timeouts, 5xx, throttling, a short read) with exponential back-off and
+jitter, and come back as ``(file, bytes)`` or ``(file, error)``: one bad file never stops the rest.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import time
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass
+from datetime import date, datetime
+from functools import partial
+from typing import Any
+
+from marketlake.config import PolygonSettings
+from marketlake.errors import MarketLakeError, SourceError, TransientError
+from marketlake.sources.polygon.keys import FlatFile, month_prefixes, parse_key
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Listed:
+    """A flat file found on the server, with what the listing says about it."""
+
+    file: FlatFile
+    size: int
+    modified: datetime | None
+
+
+class DownloadError(TransientError):
+    """A download kept failing with transient errors after every retry."""
+
+
+_TRANSIENT_NAMES = {
+    "EndpointConnectionError", "ConnectTimeoutError", "ReadTimeoutError", "ConnectionClosedError",
+    "ClientConnectorError", "ServerDisconnectedError", "ClientPayloadError", "IncompleteReadError",
+    "ResponseStreamingError", "TimeoutError", "ConnectionError",
+}  # fmt: skip
+
+
+def _is_transient(exc: BaseException) -> bool:
+    if isinstance(exc, (FileNotFoundError, PermissionError)):
+        return False
+    names = {c.__name__ for c in type(exc).__mro__}
+    if names & _TRANSIENT_NAMES:
+        return True
+    # s3fs turns unknown S3 error codes into a plain OSError carrying the code's text.
+    text = str(exc)
+    return any(t in text for t in _TRANSIENT_CODES)
+
+
+_TRANSIENT_CODES = (
+    "SlowDown", "ServiceUnavailable", "InternalError", "RequestTimeout", "Throttl",
+    "Bad Gateway", "Gateway Timeout", "short read",
+)  # fmt: skip
+
+
+class PolygonClient:
+    """A flat-files endpoint.
+
+    Args:
+        settings: Endpoint, bucket, credentials, concurrency and retry settings.
+        sleep: How to wait between retries (tests pass a fake).
+    """
+
+    def __init__(
+        self, settings: PolygonSettings, *, sleep: Callable[[float], None] = time.sleep
+    ) -> None:
+        import s3fs  # type: ignore[import-untyped]
+
+        self.settings = settings
+        self.fs = s3fs.S3FileSystem(skip_instance_cache=True, **settings.storage_options())
+        self._sleep = sleep
+
+    def _path(self, key: str) -> str:
+        return f"{self.settings.bucket}/{key}"
+
+    def _with_retries(self, what: str, key: str, fn: Callable[[], Any]) -> Any:
+        s = self.settings
+        for attempt in range(s.retries + 1):
+            try:
+                return fn()
+            except PermissionError as exc:
+                raise SourceError(
+                    f"the flat-files server refused access: {_first_line(exc)}",
+                    path=f"s3://{self._path(key)}",
+                    endpoint=s.endpoint_url,
+                    hint="check sources.polygon.access_key_id / secret_access_key "
+                    "(MARKETLAKE_SOURCES__POLYGON__*): flat-file keys differ from the REST key",
+                ) from exc
+            except FileNotFoundError:
+                raise
+            except Exception as exc:
+                if not _is_transient(exc) or attempt == s.retries:
+                    if _is_transient(exc):
+                        raise DownloadError(
+                            f"could not {what} after {attempt + 1} attempts: {_first_line(exc)}",
+                            path=f"s3://{self._path(key)}",
+                            endpoint=s.endpoint_url,
+                            hint="check sources.polygon.endpoint_url and the network; run the "
+                            "same command again (finished files are skipped)",
+                        ) from exc
+                    raise
+                delay = min(s.backoff_max_s, s.backoff_s * 2**attempt) * random.uniform(0.5, 1.0)
+                log.info("retrying %s of %s in %.1fs: %s", what, key, delay, exc)
+                self._sleep(delay)
+        raise AssertionError("unreachable")
+
+    def list_files(
+        self, dataset: str, start: date, end: date, *, symbols: Iterable[str] | None = None
+    ) -> list[Listed]:
+        """Flat files of ``dataset`` for days in ``start..end``, in both key layouts.
+
+        Args:
+            dataset: ``{asset}/{kind}``, e.g. ``us_stocks_sip/trades_v1``.
+            start: First day (inclusive).
+            end: Last day (inclusive).
+            symbols: Keep only these symbols' per-symbol files (per-day files hold every symbol).
+
+        Returns:
+            The files found, by day then key. A day with a per-day file ignores per-symbol
+            files of the same day (they would hold the same rows twice).
+
+        Raises:
+            SourceError: the server refused the credentials or the bucket does not exist.
+        """
+        wanted = {s.upper() for s in symbols} if symbols else None
+        found: list[Listed] = []
+        for prefix in month_prefixes(dataset, start, end):
+            try:
+                entries: dict[str, dict[str, Any]] = self._with_retries(
+                    "list", prefix, partial(self.fs.find, self._path(prefix), detail=True)
+                )
+            except FileNotFoundError:
+                continue  # nothing published for that month (yet)
+            for path, info in sorted(entries.items()):
+                key = path.split("/", 1)[1] if "/" in path else path
+                flat = parse_key(key)
+                if flat is None or flat.dataset != dataset or not start <= flat.day <= end:
+                    continue
+                if wanted is not None and flat.symbol is not None and flat.symbol not in wanted:
+                    continue
+                modified = info.get("LastModified")
+                found.append(
+                    Listed(flat, int(info.get("size") or 0), modified if modified else None)
+                )
+        per_day = {x.file.day for x in found if x.file.symbol is None}
+        kept = [x for x in found if x.file.symbol is None or x.file.day not in per_day]
+        return sorted(kept, key=lambda x: (x.file.day, x.file.key))
+
+    def fetch(self, listed: Listed) -> bytes:
+        """The bytes of one file (retried; a short read counts as transient).
+
+        Raises:
+            SourceError: the file vanished, or access was refused.
+            DownloadError: transient errors outlasted the retries.
+        """
+
+        def get() -> bytes:
+            data: bytes = self.fs.cat_file(self._path(listed.file.key))
+            if listed.size and len(data) != listed.size:
+                raise ConnectionError(f"short read: {len(data)} of {listed.size} bytes")
+            return data
+
+        try:
+            data: bytes = self._with_retries("download", listed.file.key, get)
+        except FileNotFoundError as exc:
+            raise SourceError(
+                "the file was listed but is gone",
+                path=f"s3://{self._path(listed.file.key)}",
+                hint="the vendor may be re-publishing it; run the same command again later",
+            ) from exc
+        return data
+
+    def fetch_all(self, files: list[Listed]) -> Iterator[tuple[Listed, bytes | MarketLakeError]]:
+        """Download files concurrently, at most ``concurrency`` in flight, as they complete."""
+        pending: set[Future[bytes]] = set()
+        owner: dict[Future[bytes], Listed] = {}
+        queue = iter(files)
+        with ThreadPoolExecutor(max_workers=self.settings.concurrency) as pool:
+            while True:
+                while len(pending) < self.settings.concurrency:
+                    nxt = next(queue, None)
+                    if nxt is None:
+                        break
+                    future = pool.submit(self.fetch, nxt)
+                    owner[future] = nxt
+                    pending.add(future)
+                if not pending:
+                    return
+                done, pending = wait(pending, return_when=FIRST_COMPLETED)
+                for future in done:
+                    listed = owner.pop(future)
+                    try:
+                        yield listed, future.result()
+                    except MarketLakeError as exc:
+                        yield listed, exc
+                    except Exception as exc:
+                        yield (
+                            listed,
+                            SourceError(
+                                f"download failed: {_first_line(exc)}",
+                                path=f"s3://{self._path(listed.file.key)}",
+                                hint="run the same command again; report it if it persists",
+                            ),
+                        )
+
+
+def _first_line(exc: BaseException) -> str:
+    return (str(exc).strip().splitlines() or [type(exc).__name__])[0]

@@ -1,0 +1,140 @@
+"""Read one Polygon/Massive flat file (gzip CSV bytes) into a typed frame (pure: bytes in).
+
+Every column is read as text first, then converted: a value that does not convert is kept as a
+null beside its original text, so the checks can quarantine the row *with* what it said instead of
+the whole file failing (an integer schema on a fractional size would null every row silently).
+"""
+
+from __future__ import annotations
+
+import gzip
+import zlib
+
+import polars as pl
+
+from marketlake.errors import SourceError
+
+RAW_PREFIX = "_raw_"
+
+# kind -> required columns, optional columns (filled with nulls when absent: index aggregates
+# carry no volume/transactions, per-symbol files may leave out the ticker).
+COLUMNS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
+    "trades_v1": (
+        ("price", "size", "sip_timestamp"),
+        ("ticker", "conditions", "correction", "exchange", "id", "participant_timestamp",
+         "sequence_number", "tape", "trf_id", "trf_timestamp"),
+    ),
+    "quotes_v1": (
+        ("ask_price", "bid_price", "sip_timestamp"),
+        ("ticker", "ask_exchange", "ask_size", "bid_exchange", "bid_size", "conditions",
+         "indicators", "participant_timestamp", "sequence_number", "tape", "trf_timestamp"),
+    ),
+    "minute_aggs_v1": (
+        ("open", "close", "high", "low", "window_start"),
+        ("ticker", "volume", "transactions"),
+    ),
+    "day_aggs_v1": (
+        ("open", "close", "high", "low", "window_start"),
+        ("ticker", "volume", "transactions"),
+    ),
+}  # fmt: skip
+
+FLOATS = {"price", "size", "ask_price", "ask_size", "bid_price", "bid_size", "open", "close",
+          "high", "low", "volume"}  # fmt: skip
+INTS = {"sip_timestamp", "participant_timestamp", "trf_timestamp", "window_start",
+        "sequence_number", "transactions"}  # fmt: skip
+
+
+def decompress(data: bytes, *, path: str) -> bytes:
+    """The CSV text of a ``.csv.gz`` file.
+
+    Raises:
+        SourceError: the gzip stream is truncated or corrupt.
+    """
+    try:
+        return gzip.decompress(data)
+    except (EOFError, OSError, zlib.error) as exc:
+        raise SourceError(
+            f"the file is not a complete gzip stream ({exc})",
+            path=path,
+            hint="it was probably cut off in transfer or is still being published; run the "
+            "same command again later to download it again",
+        ) from exc
+
+
+def read_flat_file(data: bytes, *, kind: str, path: str, symbol: str | None = None) -> pl.DataFrame:
+    """Parse one flat file into typed columns, keeping the original text of every field.
+
+    Args:
+        data: The ``.csv.gz`` bytes exactly as downloaded.
+        kind: ``trades_v1``, ``quotes_v1``, ``minute_aggs_v1`` or ``day_aggs_v1``.
+        path: Where the file came from (for errors).
+        symbol: The symbol of a per-symbol file, used when the file has no ``ticker`` column.
+
+    Returns:
+        One row per data line: ``source_row`` (1-based line number), every known column typed
+        (floats for prices and sizes, int64 for timestamps and counts, text otherwise), the
+        original text as ``_raw_<column>``, and ``ticker`` (never absent).
+
+    Raises:
+        SourceError: the gzip is broken, the file is empty, or a required column is missing.
+    """
+    if kind not in COLUMNS:
+        raise SourceError(f"unknown flat-file kind {kind!r}", path=path, hint=f"one of {COLUMNS}")
+    text = decompress(data, path=path)
+    if not text.strip():
+        raise SourceError("the file is empty (no header)", path=path, hint="download it again")
+    try:
+        frame = pl.read_csv(
+            text, infer_schema=False, truncate_ragged_lines=True, quote_char='"', low_memory=False
+        )
+    except pl.exceptions.PolarsError as exc:
+        raise SourceError(
+            f"the CSV cannot be read: {exc}", path=path, hint="check the file; download it again"
+        ) from exc
+    frame = frame.rename({c: c.strip().lower() for c in frame.columns})
+    required, optional = COLUMNS[kind]
+    missing = [c for c in required if c not in frame.columns]
+    if missing:
+        raise SourceError(
+            f"the header lacks {', '.join(missing)} (found: {', '.join(frame.columns)})",
+            path=path,
+            hint=f"is this a {kind} file? pass the --dataset the file belongs to",
+        )
+    header = [c for c in frame.columns if c in required or c in optional]
+    raw = frame.select(pl.col(c).alias(RAW_PREFIX + c) for c in header)
+    typed: list[pl.Series] = []
+    for column in (*required, *optional):
+        if column not in frame.columns:
+            dtype = pl.Float64 if column in FLOATS else pl.Int64 if column in INTS else pl.String
+            typed.append(pl.repeat(None, frame.height, dtype=dtype, eager=True).alias(column))
+        elif column in FLOATS or column in INTS:
+            typed.append(_to_number(frame[column], pl.Float64 if column in FLOATS else pl.Int64))
+        else:
+            typed.append(frame[column])
+    out = pl.DataFrame(typed).with_columns(raw)
+    if symbol is not None:
+        out = out.with_columns(pl.coalesce(pl.col("ticker"), pl.lit(symbol)).alias("ticker"))
+    line = pl.int_range(2, pl.len() + 2, dtype=pl.Int64)  # line 1 is the header
+    return out.with_columns(line.alias("source_row"))
+
+
+def _to_number(text: pl.Series, dtype: type[pl.DataType]) -> pl.Series:
+    """Text to numbers; the slower tolerant path (spaces, ``1.7e18`` ints) only when needed."""
+    fast = text.cast(dtype, strict=False)
+    if fast.null_count() == text.null_count():
+        return fast
+    stripped = text.str.strip_chars()
+    slow = stripped.cast(dtype, strict=False)
+    if dtype == pl.Int64:
+        # Some writers emit 1.7e18 or "123.0" for integers: read those through float.
+        slow = slow.fill_null(stripped.cast(pl.Float64, strict=False).cast(pl.Int64, strict=False))
+    return slow
+
+
+def raw_json(columns: list[str]) -> pl.Expr:
+    """The original text of a row as one JSON object (for quarantine)."""
+    raws = [c for c in columns if c.startswith(RAW_PREFIX)]
+    if not raws:
+        return pl.lit("{}")
+    return pl.struct([pl.col(c).alias(c[len(RAW_PREFIX) :]) for c in raws]).struct.json_encode()

@@ -1,0 +1,113 @@
+from __future__ import annotations
+
+import gzip
+from datetime import date
+
+import pytest
+
+from marketlake.errors import SourceError
+from marketlake.quality.rules import RULES
+from marketlake.sources.polygon import check_flat_file, parse_key, read_flat_file
+from marketlake.sources.polygon.keys import day_key, symbol_key
+from tests.unit.sources.polygon.vendor import T0, agg, gz, quote, trade
+
+
+def _check(data: bytes, kind: str, dataset: str, symbol: str | None = None):  # type: ignore[no-untyped-def]
+    parsed = read_flat_file(data, kind=kind, path="x.csv.gz", symbol=symbol)
+    return check_flat_file(
+        parsed, kind=kind, dataset=dataset, source="polygon", ingest_id="i1", price_max=1e6
+    )
+
+
+def test_trades_keep_fractional_sizes_conditions_and_crypto_tickers() -> None:
+    data = gz("trades_v1", [trade("AAPL", "185.5", "0.5"), trade("X:BTCUSD", "42000.1", "100")])
+    out = _check(data, "trades_v1", "trades")
+    rows = out.rows.to_pylist()
+    assert [r["symbol"] for r in rows] == ["AAPL", "X:BTCUSD"]
+    assert rows[0]["size"] == 0.5
+    assert rows[0]["conditions"] == ["12", "37"]
+    assert rows[0]["ts_event"].isoformat().startswith("2024-01-02T14:30:00")
+    assert out.quarantined.num_rows == 0
+
+
+def test_bad_trade_rows_go_to_quarantine_with_reasons_others_stay() -> None:
+    lines = [
+        trade("AAPL", "185.5", "10"),
+        trade("AAPL", "185.5", "-3"),
+        trade("AAPL", "abc", "10"),
+        trade("AAPL", "0", "10"),
+        trade("AAPL", "185.0", "0"),
+    ]
+    out = _check(gz("trades_v1", lines), "trades_v1", "trades")
+    assert out.rows.num_rows == 2
+    q = out.quarantined.to_pylist()
+    assert [(r["source_row"], r["rule_id"]) for r in q] == [
+        (3, "size.invalid"),
+        (4, "value.unparseable"),
+        (5, "price.range"),
+    ]
+    assert '"price":"abc"' in q[1]["raw"]
+    assert out.flagged_by_rule == {"size.zero": 1}
+    assert {r["rule_id"] for r in q} <= set(RULES)
+    assert out.rows_in == 5
+
+
+def test_quotes_get_spread_and_mid_and_crossed_quotes_are_flagged() -> None:
+    lines = [quote("MSFT", "10.0", "10.5"), quote("MSFT", "10.6", "10.4"), quote("MSFT", "0", "9")]
+    out = _check(gz("quotes_v1", lines), "quotes_v1", "quotes")
+    rows = out.rows.to_pylist()
+    assert [(r["spread"], r["mid"]) for r in rows] == [
+        (0.5, 10.25),
+        (pytest.approx(-0.2), pytest.approx(10.5)),
+        (None, None),
+    ]
+    assert rows[1]["quality_flags"] == "quote.crossed"
+    assert out.flagged_by_rule == {"quote.crossed": 1}
+
+
+def test_aggregates_read_close_before_high_and_index_aggs_without_volume() -> None:
+    out = _check(gz("minute_aggs_v1", [agg("AAPL", 10, 12, 9, 11)]), "minute_aggs_v1", "bars")
+    row = out.rows.to_pylist()[0]
+    assert (row["open"], row["high"], row["low"], row["close"]) == (10, 12, 9, 11)
+    assert (row["interval"], row["trade_count"]) == ("1m", 5)
+    index = gzip.compress(b"ticker,open,close,high,low,window_start\nI:SPX,1,2,3,0.5,%d\n" % T0)
+    out = _check(index, "day_aggs_v1", "bars")
+    row = out.rows.to_pylist()[0]
+    assert (row["symbol"], row["volume"], row["interval"]) == ("I:SPX", None, "1d")
+    assert row["session_date"] == date(2024, 1, 2)
+
+
+def test_inconsistent_bar_is_quarantined() -> None:
+    out = _check(gz("day_aggs_v1", [agg("AAPL", 10, 9, 8, 11)]), "day_aggs_v1", "bars")
+    assert out.quarantined["rule_id"].to_pylist() == ["ohlc.inconsistent"]
+
+
+def test_per_symbol_file_without_ticker_takes_the_symbol_of_its_key() -> None:
+    data = gzip.compress(
+        b"volume,open,close,high,low,window_start,transactions\n1,1,1,1,1,%d,1\n" % T0
+    )
+    out = _check(data, "day_aggs_v1", "bars", symbol="MSFT")
+    assert out.rows["symbol"].to_pylist() == ["MSFT"]
+
+
+def test_truncated_gzip_is_a_clear_error() -> None:
+    data = gz("trades_v1", [trade("AAPL", "1", "1")] * 50)
+    with pytest.raises(SourceError, match=r"not a complete gzip.*x\.csv\.gz.*again"):
+        read_flat_file(data[: len(data) // 2], kind="trades_v1", path="x.csv.gz")
+
+
+def test_wrong_header_names_what_is_missing() -> None:
+    with pytest.raises(SourceError, match="lacks price, size"):
+        read_flat_file(gz("quotes_v1", []), kind="trades_v1", path="x.csv.gz")
+
+
+def test_both_key_layouts_name_the_same_day() -> None:
+    day = date(2024, 1, 2)
+    per_day = parse_key(day_key("us_stocks_sip/trades_v1", day))
+    per_symbol = parse_key(symbol_key("us_stocks_sip/trades_v1", day, "AAPL"))
+    assert per_day is not None
+    assert per_symbol is not None
+    assert (per_day.day, per_day.symbol, per_day.kind) == (day, None, "trades_v1")
+    assert per_day.logical_key == "us_stocks_sip/trades_v1/2024-01-02"
+    assert (per_symbol.day, per_symbol.symbol) == (day, "AAPL")
+    assert parse_key("us_stocks_sip/trades_v1/2024/01/readme.txt") is None
