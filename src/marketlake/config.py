@@ -52,11 +52,32 @@ class DuckDBSettings(BaseModel):
     memory_limit: str = "4GB"
 
 
+class GoldSettings(BaseModel):
+    """Gold analytics: the trading calendar and the thresholds of the anomaly rules (dbt vars)."""
+
+    calendar: str = Field(
+        "XNYS", description="exchange-calendars code of the trading calendar in dim_date."
+    )
+    anomaly_return_z: float = Field(
+        4.0, gt=0, description="|z-score| of a daily return (against its 20-day window) flagged."
+    )
+    anomaly_volume_ratio: float = Field(
+        5.0, gt=1, description="Volume at least this many times its 20-day average is a spike."
+    )
+    anomaly_gap: float = Field(
+        0.10, gt=0, description="|open / previous close - 1| at least this is a gap."
+    )
+    anomaly_stale_days: int = Field(
+        5, ge=2, description="This many consecutive unchanged closes is a stale price."
+    )
+
+
 class WarehouseSettings(BaseModel):
     """The dbt-built warehouse (gold)."""
 
     target: Literal["duckdb"] = "duckdb"
     duckdb: DuckDBSettings = DuckDBSettings()
+    gold: GoldSettings = GoldSettings()
     gold_uri: str = Field(
         "", description="Parquet exports of gold marts; empty means <data_dir>/gold."
     )
@@ -174,6 +195,20 @@ class PolygonSettings(BaseModel):
     )
     backoff_max_s: float = Field(30.0, ge=0, description="Longest delay between retries.")
     connect_timeout_s: float = Field(10.0, gt=0)
+    uri: str = Field(
+        "",
+        description="A local folder (or fsspec URL) holding the vendor's key layout, read instead "
+        "of the S3 endpoint: files already downloaded, and the demo. Empty means the endpoint.",
+    )
+    stream_threshold_mib: int = Field(
+        256,
+        ge=1,
+        description="Day files larger than this are downloaded to a temporary file and parsed "
+        "and published in chunks (multi-GB SIP trades/quotes days), not held in memory.",
+    )
+    chunk_rows: int = Field(
+        2_000_000, ge=1_000, description="Rows per chunk when a large day file is streamed."
+    )
 
     def storage_options(self) -> dict[str, Any]:
         """s3fs options (the secret revealed only here, never logged)."""
@@ -193,12 +228,69 @@ class PolygonSettings(BaseModel):
         return options
 
 
+class AlphaVantageSettings(BaseModel):
+    """Alpha Vantage REST API (JSON)."""
+
+    base_url: str = Field("https://www.alphavantage.co/query", description="The query endpoint.")
+    api_key: SecretStr | None = Field(None, description="API key; never printed or logged.")
+    calls_per_minute: int = Field(5, ge=1, description="Rate limit of the plan (free: 5/min).")
+    calls_per_day: int = Field(25, ge=1, description="Daily budget of the plan (free: 25/day).")
+    max_wait_s: float = Field(
+        90.0,
+        ge=0,
+        description="Longest total time one run waits on rate limits before giving up on a symbol.",
+    )
+    timeout_s: float = Field(30.0, gt=0, description="HTTP timeout of one call.")
+    retries: int = Field(3, ge=0, description="Retries after a transient error (5xx, timeout).")
+    backoff_s: float = Field(1.0, ge=0, description="First retry delay; doubled per retry.")
+    outputsize: Literal["compact", "full"] = Field(
+        "full", description="compact = latest 100 points; full = the whole history."
+    )
+
+
+class S3JsonSettings(BaseModel):
+    """JSON records dropped into an S3 bucket by another system."""
+
+    endpoint_url: str | None = Field(
+        None, description="S3-compatible endpoint; None means AWS (or the lake's endpoint)."
+    )
+    access_key_id: str | None = None
+    secret_access_key: SecretStr | None = None
+    region: str | None = None
+    interval: str = Field(
+        "1d", description="Bar interval of price records (1m, 1h, 1d, ...) in silver `bars`."
+    )
+    symbol_pattern: str = Field(
+        r"^(?:[A-Z]{1,5}(?:[.\-/][A-Z]{1,2})?|[A-Z]{1,3}[FGHJKMNQUVXZ]\d{1,2}|[A-Z]:[A-Z0-9]{2,12})$",
+        description="Valid symbols: 1-5 letters with an optional share class (BRK.B, BF-B), "
+        "futures contracts (ESZ4, ESH24) and prefixed crypto/forex tickers (X:BTCUSD, C:EURUSD).",
+    )
+
+    def storage_options(self) -> dict[str, Any]:
+        """s3fs options (the secret revealed only here, never logged)."""
+        options: dict[str, Any] = {"use_listings_cache": False}
+        client: dict[str, Any] = {}
+        if self.endpoint_url:
+            client["endpoint_url"] = self.endpoint_url
+        if self.region:
+            client["region_name"] = self.region
+        if client:
+            options["client_kwargs"] = client
+        if self.access_key_id:
+            options["key"] = self.access_key_id
+        if self.secret_access_key:
+            options["secret"] = self.secret_access_key.get_secret_value()
+        return options
+
+
 class SourcesSettings(BaseModel):
     """Per-source settings."""
 
     csv_daily: CsvDailySettings = CsvDailySettings()
     hdf5: Hdf5Settings = Hdf5Settings()
     polygon: PolygonSettings = PolygonSettings()
+    alphavantage: AlphaVantageSettings = AlphaVantageSettings()
+    s3_json: S3JsonSettings = S3JsonSettings()
 
 
 class BarsSettings(BaseModel):

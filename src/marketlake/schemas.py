@@ -13,7 +13,16 @@ import pyarrow as pa
 IngestId = NewType("IngestId", str)
 RunId = NewType("RunId", str)
 Dataset = Literal[
-    "bars", "trades", "quotes", "bars_info", "instruments", "continuous", "continuous_rolls"
+    "bars",
+    "trades",
+    "quotes",
+    "bars_info",
+    "instruments",
+    "continuous",
+    "continuous_rolls",
+    "indicators",
+    "anomalies",
+    "symbols",
 ]
 
 TS = pa.timestamp("ns", tz="UTC")
@@ -109,6 +118,55 @@ INSTRUMENTS = pa.schema(
         pa.field("multiplier", pa.float64()),
         pa.field("tick_size", pa.float64()),
         pa.field("expiry", TS),
+    ]
+)
+
+# Technical indicators delivered by a source (JSON records in S3), long form: one row per
+# symbol x interval x time x indicator name (rsi, macd, macd_signal, sma_20, ...), so any
+# indicator a producer adds arrives without a schema change.
+INDICATORS = pa.schema(
+    [
+        pa.field("ts_event", TS, nullable=False),
+        pa.field("symbol", pa.string(), nullable=False),
+        pa.field("interval", pa.string(), nullable=False),
+        pa.field("name", pa.string(), nullable=False),  # lower case: rsi, macd, sma_20, ...
+        pa.field("value", pa.float64(), nullable=False),
+        pa.field("source", pa.string(), nullable=False),
+        pa.field("ingest_id", pa.string(), nullable=False),
+        pa.field("quality_flags", pa.string()),
+    ]
+)
+
+# Anomalies reported by another system (JSON records in S3); gold computes its own as well.
+ANOMALIES = pa.schema(
+    [
+        pa.field("ts_event", TS, nullable=False),
+        pa.field("symbol", pa.string(), nullable=False),
+        pa.field("kind", pa.string(), nullable=False),  # the producer's anomaly type / rule
+        pa.field("score", pa.float64()),  # its score or measured value, when given
+        pa.field("severity", pa.string()),
+        pa.field("details", pa.string()),  # every other field of the record, as JSON text
+        pa.field("source", pa.string(), nullable=False),
+        pa.field("ingest_id", pa.string(), nullable=False),
+        pa.field("quality_flags", pa.string()),
+    ]
+)
+
+# Reference data of symbols (name, sector, ...), as of ts_event (the delivery's as-of time).
+# Gold keeps its history as SCD type 2 (dbt snapshot -> dim_symbol).
+SYMBOLS = pa.schema(
+    [
+        pa.field("ts_event", TS, nullable=False),  # as-of time of this description
+        pa.field("symbol", pa.string(), nullable=False),
+        pa.field("name", pa.string()),
+        pa.field("asset_class", pa.string()),  # equity, etf, index, future, crypto, fx
+        pa.field("exchange", pa.string()),
+        pa.field("currency", pa.string()),
+        pa.field("sector", pa.string()),
+        pa.field("industry", pa.string()),
+        pa.field("source", pa.string(), nullable=False),
+        pa.field("ingest_id", pa.string(), nullable=False),
+        pa.field("quality_flags", pa.string()),
     ]
 )
 

@@ -44,8 +44,8 @@ _CATALOGUE = [
     Rule(
         "ts.invalid",
         "ERROR",
-        "the trade time is missing (NaT), unreadable, before sources.hdf5.earliest_year or "
-        "more than sources.hdf5.future_days in the future",
+        "the time is missing (NaT) or unreadable; for HDF5 trades also before "
+        "sources.hdf5.earliest_year or more than sources.hdf5.future_days in the future",
     ),
     Rule(
         "ts.unsorted",
@@ -59,6 +59,24 @@ _CATALOGUE = [
         "a trade or quote size is negative, NaN or infinite (Polygon: some years carry invalid "
         "trade sizes)",
     ),
+    Rule(
+        "record.malformed",
+        "ERROR",
+        "a JSON record (or a vendor payload entry) is not an object, is not valid JSON, or lacks "
+        "a required field (symbol, timestamp, or every value)",
+    ),
+    Rule(
+        "symbol.invalid",
+        "ERROR",
+        "the symbol does not match sources.s3_json.symbol_pattern (1-5 upper-case letters, a "
+        "share class like BRK.B, a futures contract like ESZ4, or X:/C: crypto and forex)",
+    ),
+    Rule(
+        "indicator.range",
+        "ERROR",
+        "an indicator is outside its domain: RSI not in [0, 100], an SMA/EMA not above zero, or "
+        "a value that is not finite",
+    ),
     Rule("volume.zero", "WARNING", "volume is zero (no trading, or a stale vendor row)"),
     Rule(
         "quote.crossed",
@@ -71,6 +89,12 @@ _CATALOGUE = [
         "WARNING",
         "close is quality.jump_factor times above or below the median of its neighbours "
         "(a price off by 100x, e.g. quoted in cents)",
+    ),
+    Rule(
+        "week.partial",
+        "WARNING",
+        "the newest weekly bar covers a week not yet over when the data was refreshed (Alpha "
+        "Vantage's last weekly row): its close and volume will still change",
     ),
     Rule(
         "size.zero",
