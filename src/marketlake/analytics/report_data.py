@@ -16,7 +16,8 @@ from urllib.parse import quote, unquote
 import polars as pl
 
 from marketlake.config import Settings
-from marketlake.lake.silver import SILVER, read_records
+from marketlake.lake.compact import live_keys
+from marketlake.lake.silver import read_records
 from marketlake.lake.store import Lake, open_lake
 from marketlake.quality.rules import RULES
 
@@ -134,7 +135,8 @@ def gather_inputs(settings: Settings, *, symbols: list[str] | None = None) -> Re
 
 def dataset_files(lake: Lake, dataset: str, symbols: list[str] | None = None) -> list[str]:
     """Lake keys of a silver dataset's Parquet files, only those of ``symbols`` when given."""
-    keys = lake.glob(f"{SILVER}/{dataset}/**/*.parquet")
+    # The live files only: inputs of a committed compaction not yet deleted are left out.
+    keys = live_keys(lake, dataset)
     if symbols is None:
         return keys
     wanted = {f"symbol={quote(s, safe='')}" for s in symbols}

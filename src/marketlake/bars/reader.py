@@ -25,6 +25,7 @@ import pyarrow.parquet as pq
 from marketlake.bars.accumulator import FloatArray, IntArray
 from marketlake.errors import ConfigError, LakeError
 from marketlake.lake import Lake
+from marketlake.lake.compact import live_files
 from marketlake.lake.silver import partition_dir, record_key
 
 log = logging.getLogger(__name__)
@@ -123,10 +124,14 @@ def _describe(lake: Lake, key: str) -> TradeFile:
 
 
 def scan_trade_files(lake: Lake, symbol: str) -> list[TradeFile]:
-    """The symbol's silver trades files, in time order (first trade time, then name)."""
+    """The symbol's silver trades files, in time order (first trade time, then name).
+
+    Listed as a consistent snapshot (:func:`marketlake.lake.compact.live_files`): while a
+    compaction is committing, its inputs are left out once its output is in, never both.
+    """
     symbol_dir = partition_dir("trades", symbol, 0).rsplit("/", 1)[0]  # without "/year=0"
-    keys = lake.glob(f"{symbol_dir}/year=*/*.parquet")
-    files = [_describe(lake, k) for k in keys]
+    live = live_files(lake, "trades", [f"{symbol_dir}/year=*"])
+    files = [_describe(lake, key) for key, _, _ in live]
     return sorted((f for f in files if f.rows), key=lambda f: (f.ts_min, f.key))
 
 

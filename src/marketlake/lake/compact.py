@@ -20,9 +20,12 @@ Steps, each atomic on its own, with a journal so a crash anywhere loses no row:
 
 A crash before 3 leaves the inputs as they were (the journal is rolled back); a crash after 3
 is rolled forward by the next ``compact`` (or :func:`recover_compactions`). Between 3 and 5 the
-output and its inputs are both on disk: :func:`hidden_by_compaction` names the inputs, and the
-marketlake loader skips them, so it sees every row exactly once. Readers that glob silver
-themselves (DuckDB, the bars reader) should run :func:`recover_compactions` first.
+output and its inputs are both on disk. Readers therefore never list silver themselves: they
+take a snapshot with :func:`live_files` / :func:`live_keys`, which reads the journals, lists,
+reads the journals again (retrying when a compaction started or committed in between; an
+``_epoch`` object rewritten by every compaction catches one that came and went entirely within
+the listing) and drops the inputs of committed compactions, so every row is seen exactly once.
+The marketlake loader, the bars reader and the DuckDB prepare step all use it.
 
 Files are streamed one row group at a time: memory is bounded by the largest row group.
 
@@ -34,8 +37,10 @@ from __future__ import annotations
 
 import glob as globlib
 import hashlib
+import json
 import logging
 import os
+import time
 import uuid
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, replace
@@ -44,7 +49,7 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from marketlake.errors import LakeError
+from marketlake.errors import LakeError, TransientError
 from marketlake.lake.silver import SILVER, get_record, progress_key, record_key
 from marketlake.lake.store import Lake
 
@@ -53,6 +58,11 @@ log = logging.getLogger(__name__)
 JOURNAL_PREFIX = "silver/_compaction"
 DATASETS = ("trades", "quotes", "bars")
 MARK = "-compact-"
+EPOCH = "_epoch"  # rewritten by every compaction before its commit (see live_files)
+SNAPSHOT_ATTEMPTS = 50  # listings retried while compactions keep committing under them
+# Crash-test points of one compaction: before the commit, after it, after the record update,
+# after each input deleted.
+Step = Callable[[str, "Journal"], None]
 
 
 @dataclass
@@ -93,15 +103,57 @@ def read_journals(lake: Lake, dataset: str | None = None) -> list[Journal]:
     return [Journal(**row) for row in lake.iter_json(f"{JOURNAL_PREFIX}/{dataset or '*'}/*.json")]
 
 
-def hidden_by_compaction(lake: Lake, dataset: str) -> set[str]:
-    """Files a reader must skip: inputs of a committed compaction not yet deleted."""
+def epoch_key(dataset: str) -> str:
+    """The object every compaction of ``dataset`` rewrites before committing."""
+    return f"{JOURNAL_PREFIX}/{dataset}/{EPOCH}"
+
+
+@dataclass(frozen=True)
+class JournalState:
+    """What readers compare before and after listing: the epoch and each journal's state."""
+
+    epoch: str
+    journals: tuple[tuple[str, bool], ...]  # (journal key, output exists), sorted
+    hidden: frozenset[str]  # inputs of the committed journals
+
+
+def journal_state(lake: Lake, dataset: str) -> JournalState | None:
+    """The compaction state of ``dataset``; None when a journal vanished while being read."""
+    prefix = f"{JOURNAL_PREFIX}/{dataset}"
+    entries: dict[str, str] = {}  # key -> version
+    if lake.is_local:
+        try:
+            found = os.scandir(lake.full(prefix))
+        except FileNotFoundError:
+            return JournalState("", (), frozenset())  # never compacted: one system call
+        with found:
+            for entry in found:
+                if entry.name == EPOCH or entry.name.endswith(".json"):
+                    try:
+                        stat = entry.stat()
+                    except FileNotFoundError:
+                        return None
+                    entries[f"{prefix}/{entry.name}"] = f"{stat.st_ino}:{stat.st_mtime_ns}"
+    else:
+        listing: dict[str, dict[str, Any]] = lake.fs.glob(lake.full(f"{prefix}/*"), detail=True)
+        root = len(lake.full(""))
+        for path, info in listing.items():
+            key = str(path)[root:]
+            if key.endswith((f"/{EPOCH}", ".json")):
+                entries[key] = str(info.get("ETag") or info.get("LastModified") or "")
+    epoch = entries.pop(epoch_key(dataset), "")
+    journals: list[tuple[str, bool]] = []
     hidden: set[str] = set()
-    if lake.is_local and not os.path.isdir(lake.full(f"{JOURNAL_PREFIX}/{dataset}")):
-        return hidden  # the usual case, answered without a listing
-    for journal in read_journals(lake, dataset):
-        if lake.exists(journal.output):
+    for key in sorted(entries):
+        try:
+            journal = Journal(**json.loads(lake.fs.cat_file(lake.full(key))))
+        except FileNotFoundError:
+            return None  # finished (or rolled back) while we looked: look again
+        committed = lake.exists(journal.output)
+        journals.append((key, committed))
+        if committed:
             hidden.update(journal.inputs)
-    return hidden
+    return JournalState(epoch, tuple(journals), frozenset(hidden))
 
 
 def recover_compactions(lake: Lake, dataset: str | None = None) -> int:
@@ -115,20 +167,41 @@ def recover_compactions(lake: Lake, dataset: str | None = None) -> int:
         if lake.exists(journal.output):
             _finish(lake, journal)
         else:
+            _remove_temporaries(lake, journal.output)
             lake.remove(journal_key(journal.dataset, journal.output))
         log.info("recovered compaction", extra={"output": journal.output})
     return len(journals)
 
 
-def _finish(lake: Lake, journal: Journal) -> None:
+def _finish(lake: Lake, journal: Journal, on_step: Step | None = None) -> None:
+    """Steps 4-5: the record points at the output, then the inputs and the journal go."""
     record = get_record(lake, journal.ingest_id)
     if record is not None:
         parts = [p for p in record.partitions if p not in set(journal.inputs)]
         updated = replace(record, partitions=sorted({*parts, journal.output}))
         lake.write_json(record_key(journal.ingest_id), asdict(updated))
+    if on_step is not None:
+        on_step("recorded", journal)
     for key in journal.inputs:
         lake.remove(key)
+        if on_step is not None:
+            on_step("removed", journal)
     lake.remove(journal_key(journal.dataset, journal.output))
+
+
+def _temporary(output: str) -> str:
+    """A hidden name for the merged file being written (``*.parquet`` globs never match it)."""
+    partition, name = output.rsplit("/", 1)
+    return f"{partition}/.tmp-{name.removesuffix('.parquet')}-{uuid.uuid4().hex}"
+
+
+def _remove_temporaries(lake: Lake, output: str) -> None:
+    """Delete what a killed compaction left of ``output`` (local; S3 uploads never completed)."""
+    if lake.is_local:
+        partition, name = output.rsplit("/", 1)
+        prefix = lake.full(f"{partition}/.tmp-{name.removesuffix('.parquet')}-")
+        for path in globlib.glob(globlib.escape(prefix) + "*"):
+            os.remove(path)
 
 
 def list_parquet(lake: Lake, patterns: list[str]) -> dict[str, tuple[int, str]]:
@@ -147,7 +220,10 @@ def list_parquet(lake: Lake, patterns: list[str]) -> dict[str, tuple[int, str]]:
                 with os.scandir(directory) as entries:
                     for entry in entries:
                         if entry.name.endswith(".parquet") and not entry.name.startswith("."):
-                            stat = entry.stat()
+                            try:
+                                stat = entry.stat()
+                            except FileNotFoundError:
+                                continue  # a finishing compaction's input: the journals tell
                             key = f"{directory[root:]}/{entry.name}"
                             # the inode too: an atomic rewrite (rename) always makes a new one
                             version = f"{stat.st_ino}:{stat.st_mtime_ns}"
@@ -242,7 +318,13 @@ def _stream(
 
 
 def _merge(
-    lake: Lake, dataset: str, ingest_id: str, keys: list[str], *, row_group_rows: int
+    lake: Lake,
+    dataset: str,
+    ingest_id: str,
+    keys: list[str],
+    *,
+    row_group_rows: int,
+    on_step: Step | None = None,
 ) -> Journal:
     """Steps 1-3 for one ingest in one partition; returns the committed journal."""
     files = [(key, _open(lake, key)) for key in keys]
@@ -252,15 +334,19 @@ def _merge(
     digest = hashlib.sha256("\n".join(sorted(keys)).encode()).hexdigest()[:12]
     output = f"{partition}/{ingest_id}{MARK}{digest}.parquet"
     schema = files[0][1].schema_arrow
-    tmp = f"{partition}/.tmp-{uuid.uuid4().hex}"
+    tmp = _temporary(output)
     target: Any = lake.full(tmp) if lake.is_local else lake.fs.open(lake.full(output), "wb")
     journal = Journal(dataset=dataset, ingest_id=ingest_id, inputs=keys, output=output, rows=rows)
-    # The journal is written before the output can become visible (S3: at the upload's end).
+    # The journal is written before the output can become visible (S3: at the upload's end),
+    # and the epoch after it: a reader listing meanwhile sees a change and lists again.
     lake.write_json(journal_key(dataset, output), asdict(journal))
+    lake.write_bytes(epoch_key(dataset), uuid.uuid4().hex.encode())
     try:
         written = _stream(lake, target, files, schema, row_group_rows=row_group_rows)
         if written != rows:
             raise LakeError(f"compaction wrote {written} rows of {rows}", path=lake.url(output))
+        if on_step is not None:
+            on_step("written", journal)
         _commit(lake, target, tmp, output)
     except BaseException:
         if lake.is_local:
@@ -280,6 +366,7 @@ def compact(
     min_files: int = 2,
     row_group_rows: int = 1 << 20,
     on_merge: Callable[[Journal], None] | None = None,
+    on_step: Step | None = None,
 ) -> CompactReport:
     """Merge, per partition, the files of each ingest into one; recover interrupted runs first.
 
@@ -288,7 +375,10 @@ def compact(
         datasets: Silver datasets to compact.
         min_files: Merge an ingest's files in a partition only when it has at least this many.
         row_group_rows: Rows per row group of a merged file (memory holds about one).
-        on_merge: Called after each committed merge (progress; tests use it to simulate crashes).
+        on_merge: Called after each committed merge (progress).
+        on_step: Called at each step of each merge with its name (``written``: before the
+            commit; ``committed``; ``recorded``: record updated; ``removed``: after each input
+            deleted); tests use it to simulate crashes.
 
     Returns:
         What was merged. Running it again merges nothing more (idempotent).
@@ -308,10 +398,14 @@ def compact(
             if not lake.exists(record_key(ingest_id)) or lake.exists(progress_key(ingest_id)):
                 report.skipped_unpublished.append(ingest_id)
                 continue
-            journal = _merge(lake, dataset, ingest_id, members, row_group_rows=row_group_rows)
+            journal = _merge(
+                lake, dataset, ingest_id, members, row_group_rows=row_group_rows, on_step=on_step
+            )
+            if on_step is not None:
+                on_step("committed", journal)
             if on_merge is not None:
                 on_merge(journal)
-            _finish(lake, journal)
+            _finish(lake, journal, on_step)
             report.merged.append(journal.output)
             report.files_in += len(members)
             report.rows += journal.rows
@@ -347,11 +441,76 @@ def served_key(partition: str, files: list[tuple[str, int, str]]) -> str:
 
 
 def live_files(lake: Lake, dataset: str, patterns: list[str]) -> list[tuple[str, int, str]]:
-    """(key, size, version) of the silver files readers should read, sorted by key."""
-    found = list_parquet(lake, patterns)
-    for key in hidden_by_compaction(lake, dataset):
-        found.pop(key, None)
-    return sorted((k, size, version) for k, (size, version) in found.items())
+    """A consistent snapshot of the silver files readers should read: every row exactly once.
+
+    Reads the compaction journals, lists, reads them again -- listing again whenever they
+    changed (a compaction started, committed or finished in between) -- and drops the inputs
+    of committed compactions whose output is on disk.
+
+    Args:
+        lake: The lake.
+        dataset: The silver dataset (``trades``, ``quotes``, ``bars``...).
+        patterns: Partition folders to list (globs, e.g. ``silver/trades/symbol=*/year=2024``).
+
+    Returns:
+        (key, size, version) of each file, sorted by key.
+
+    Raises:
+        TransientError: compactions kept committing under every listing tried.
+    """
+    return _snapshot(lake, dataset, lambda: list_parquet(lake, patterns))
+
+
+def live_keys(lake: Lake, dataset: str) -> list[str]:
+    """Every silver Parquet file of ``dataset`` (any partition depth) a reader should read.
+
+    The consistent snapshot of :func:`live_files` over the whole dataset: give exactly these
+    files to a reader that cannot skip files itself (DuckDB's ``read_parquet([...])``), never a
+    glob, which would see a compaction's output and its inputs both.
+
+    Returns:
+        Lake keys, sorted.
+
+    Raises:
+        TransientError: compactions kept committing under every listing tried.
+    """
+    return [key for key, _, _ in _snapshot(lake, dataset, lambda: _list_tree(lake, dataset))]
+
+
+def _snapshot(
+    lake: Lake, dataset: str, listing: Callable[[], dict[str, tuple[int, str]]]
+) -> list[tuple[str, int, str]]:
+    for attempt in range(SNAPSHOT_ATTEMPTS):
+        before = journal_state(lake, dataset)
+        found = listing()
+        after = journal_state(lake, dataset)
+        if before is not None and before == after:
+            return sorted((k, s, v) for k, (s, v) in found.items() if k not in after.hidden)
+        time.sleep(min(0.001 * 2**attempt, 0.2))  # a compaction is committing: let it
+    raise TransientError(
+        f"silver {dataset} kept changing while being listed ({SNAPSHOT_ATTEMPTS} tries)",
+        path=lake.url(f"{SILVER}/{dataset}"),
+        hint="a compaction is running: retry when `marketlake compact` has finished",
+    )
+
+
+def _list_tree(lake: Lake, dataset: str) -> dict[str, tuple[int, str]]:
+    """``{key: (size, version)}`` of every Parquet file under ``silver/<dataset>``."""
+    top = f"{SILVER}/{dataset}"
+    if not lake.is_local:
+        return list_parquet(lake, [f"{top}/**"])
+    found: dict[str, tuple[int, str]] = {}
+    root = len(lake.full(""))
+    for directory, _, names in os.walk(lake.full(top)):
+        for name in names:
+            if name.endswith(".parquet") and not name.startswith("."):
+                path = os.path.join(directory, name)
+                try:
+                    stat = os.stat(path)
+                except FileNotFoundError:
+                    continue  # deleted meanwhile (a finishing compaction: the journals tell)
+                found[path[root:]] = (stat.st_size, f"{stat.st_ino}:{stat.st_mtime_ns}")
+    return found
 
 
 def build_served(lake: Lake, dataset: str, *, min_files: int, row_group_rows: int) -> int:

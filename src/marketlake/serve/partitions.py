@@ -86,7 +86,11 @@ def symbol_list(symbols: Symbols) -> list[str] | None:
 def list_files(
     lake: Lake, dataset: str, symbols: list[str] | None, years: list[int] | None
 ) -> list[tuple[str, int, str]]:
-    """(key, size, version) of the files of the partitions asked for, sorted by key."""
+    """(key, size, version) of the files of the partitions asked for, sorted by key.
+
+    A consistent snapshot (:func:`marketlake.lake.compact.live_files`): while a compaction
+    commits, either its inputs or its output are listed, never both.
+    """
     if symbols is None:
         patterns = [f"{SILVER}/{dataset}/symbol=*/year={y if years else '*'}" for y in years or [0]]
     else:
