@@ -233,6 +233,9 @@ SCHEMAS: dict[str, pa.Schema] = {
     "instruments": INSTRUMENTS,
     "continuous": CONTINUOUS,
     "continuous_rolls": CONTINUOUS_ROLLS,
+    "indicators": INDICATORS,
+    "anomalies": ANOMALIES,
+    "symbols": SYMBOLS,
 }
 
 

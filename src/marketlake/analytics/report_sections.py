@@ -135,6 +135,8 @@ def daily_section(inputs: ReportInputs) -> html.Section:
                 {"symbol": [], "close": []}, schema={"symbol": pl.String, "close": pl.Float64}
             )
         )
+        if "is_current" in symbols.columns:  # dim_symbol is SCD type 2: one row per version
+            symbols = symbols.filter(pl.col("is_current"))
         joined = symbols.join(last, on="symbol", how="left").sort("symbol")
         rows = [
             [

@@ -7,6 +7,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 
 from marketlake.config import Settings
@@ -15,10 +16,14 @@ from marketlake.lake.store import open_lake
 from marketlake.ops.ledger import LedgerRow, Run
 from marketlake.warehouse.dbt_runner import ConsoleLevel, DbtOutcome, run_dbt
 from marketlake.warehouse.duckdb_target import (
+    SYMBOLS_SNAPSHOT,
     connect,
+    drop_symbols_snapshot,
     is_lock_error,
     locked_error,
+    narrow_symbols,
     prepare_silver,
+    snapshot_replay_points,
 )
 from marketlake.warehouse.export import export_marts
 
@@ -69,9 +74,12 @@ def build_warehouse(
     with _step(run, "build", f"dbt:{settings.warehouse.target}") as row:
         con = connect(settings.duckdb_path)
         try:
-            silver = prepare_silver(con, lake)
+            silver = prepare_silver(con, lake, calendar=settings.warehouse.gold.calendar)
+            replay = snapshot_replay_points(con)
         finally:
             con.close()
+        if replay:
+            _replay_symbol_history(settings, replay, console=console)
         outcome = run_dbt(["build"], settings, console=console)
         result = _summarise(outcome, settings, seconds=time.perf_counter() - start)
         if row is not None:
@@ -88,6 +96,7 @@ def build_warehouse(
                     "tests_warned": result.tests_warned,
                     "unit_tests_passed": result.unit_tests_passed,
                     "nodes_skipped": result.nodes_skipped,
+                    "symbol_history_replayed": len(replay),
                     "dbt_log": str(outcome.log_file),
                 }
             )
@@ -114,6 +123,45 @@ def build_warehouse(
         tests_warned=result.tests_warned,
         nodes_skipped=result.nodes_skipped,
     )
+
+
+def _replay_symbol_history(
+    settings: Settings, as_ofs: list[datetime], *, console: ConsoleLevel
+) -> None:
+    """Rebuild dim_symbol's history in a new warehouse file from every reference as-of in silver.
+
+    The snapshot runs once per as-of but the last, each time on silver narrowed to that as-of;
+    the build that follows snapshots the latest. The history is then the one incremental builds
+    would have recorded had they run after each delivery (valid_from is the vendor's as-of
+    either way), so rebuilding the file from scratch loses nothing.
+    """
+    log.info("new warehouse: replaying %d reference as-ofs into the snapshot", len(as_ofs) - 1)
+    _check(run_dbt(["run", "--select", "stg_silver__symbols"], settings, console=console), settings)
+    completed = False
+    try:
+        for as_of in as_ofs[:-1]:
+            con = connect(settings.duckdb_path)
+            try:
+                narrow_symbols(con, as_of)
+            finally:
+                con.close()
+            outcome = run_dbt(["snapshot", "--select", SYMBOLS_SNAPSHOT], settings, console=console)
+            _check(outcome, settings)
+        completed = True
+    finally:
+        con = connect(settings.duckdb_path)
+        try:
+            narrow_symbols(con, None)
+            if not completed:  # a partial history must not pass for the whole one
+                drop_symbols_snapshot(con)
+        finally:
+            con.close()
+
+
+def _check(outcome: DbtOutcome, settings: Settings) -> None:
+    """Raise when a node of a preparatory dbt run failed."""
+    result = _summarise(outcome, settings, seconds=0.0)
+    _raise_on_failure(result, outcome, settings)
 
 
 @contextmanager

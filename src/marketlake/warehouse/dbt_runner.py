@@ -7,6 +7,7 @@ to ``<state_dir>/dbt``. dbt never reaches the internet: no version check, no usa
 
 from __future__ import annotations
 
+import json
 import logging
 from dataclasses import dataclass
 from pathlib import Path
@@ -78,6 +79,17 @@ def dbt_paths(settings: Settings) -> DbtPaths:
     return DbtPaths(settings.state_dir / "dbt")
 
 
+def project_vars(settings: Settings) -> dict[str, Any]:
+    """The dbt vars marketlake passes on every run: the anomaly thresholds of ``warehouse.gold``.
+
+    Returns:
+        ``anomaly_<name>`` -> value, for every ``anomaly_*`` setting (read by the project's
+        ``anomaly_threshold`` macro, whose defaults equal the settings' defaults).
+    """
+    gold = settings.warehouse.gold.model_dump()
+    return {name: value for name, value in gold.items() if name.startswith("anomaly_")}
+
+
 def write_profile(settings: Settings, paths: DbtPaths) -> Path:
     """Write the dbt-duckdb ``profiles.yml`` (no secrets: the DuckDB file needs none).
 
@@ -145,6 +157,8 @@ def run_dbt(
         str(paths.profiles_dir),
         "--target",
         TARGET_NAME,
+        "--vars",
+        json.dumps(project_vars(settings)),
         "--target-path",
         str(paths.target_path),
         "--log-path",

@@ -9,14 +9,18 @@ Before every build the ``silver`` schema is rebuilt from the lake:
   as typed nulls, so the models see one set of columns whatever wrote the files;
 - ``silver.continuous`` and ``silver.continuous_rolls`` (continuous futures), the same way, for
   ad-hoc SQL on the warehouse (no model reads them yet);
-- ``silver.ingests``: the bronze manifest, one row per landed delivery.
+- ``silver.symbols`` (reference data), ``silver.indicators`` and ``silver.anomalies`` (JSON
+  records from S3), the same way: empty typed tables until something is ingested;
+- ``silver.ingests``: the bronze manifest, one row per landed delivery;
+- ``silver.trading_calendar``: the exchange's trading days over the bars' dates (plus a margin),
+  computed with exchange-calendars (see :mod:`marketlake.warehouse.trading_calendar`).
 """
 
 from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
@@ -25,8 +29,10 @@ import pyarrow as pa
 from marketlake import schemas
 from marketlake.errors import WarehouseError, WarehouseLockedError
 from marketlake.lake.bronze import read_manifest
+from marketlake.lake.compact import live_keys
 from marketlake.lake.silver import SILVER
 from marketlake.lake.store import Lake
+from marketlake.warehouse.trading_calendar import build_calendar, empty_calendar
 
 if TYPE_CHECKING:
     import duckdb
@@ -34,6 +40,10 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 SILVER_SCHEMA = "silver"
+SNAPSHOT_SCHEMA = "snapshots"
+SYMBOLS_SNAPSHOT = "snap_symbols"
+# Every delivered reference row, while silver.symbols is narrowed to an as-of during a replay.
+SYMBOLS_DELIVERED = "_symbols_delivered"
 LOCK_MARKERS = ("could not set lock", "conflicting lock")
 
 INGESTS = pa.schema(
@@ -48,6 +58,10 @@ INGESTS = pa.schema(
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 MICROSECOND = timedelta(microseconds=1)
+# Calendar days around the bars' first and last session in silver.trading_calendar, so a date
+# just outside the data (a reference as-of, the next session of the last bar) is still there.
+CALENDAR_MARGIN = timedelta(days=14)
+DEFAULT_CALENDAR = "XNYS"
 
 # view over Parquet, copied table, empty table, or no relation at all
 ExposeMode = Literal["view", "table", "empty", "absent"]
@@ -78,6 +92,9 @@ def exposed_datasets() -> list[SilverDataset]:
         SilverDataset("bars_info", schemas.BARS_INFO),
         SilverDataset("continuous", schemas.CONTINUOUS),
         SilverDataset("continuous_rolls", schemas.CONTINUOUS_ROLLS),
+        SilverDataset("symbols", schemas.SYMBOLS),
+        SilverDataset("indicators", schemas.INDICATORS),
+        SilverDataset("anomalies", schemas.ANOMALIES),
     ]
 
 
@@ -92,6 +109,7 @@ class SilverSummary:
     modes: dict[str, ExposeMode] = field(default_factory=dict)  # every exposed dataset
     files: dict[str, int] = field(default_factory=dict)
     bars_info_rows: int = 0
+    calendar_days: int = 0
 
 
 def is_lock_error(message: str) -> bool:
@@ -136,18 +154,28 @@ def connect(path: Path, *, read_only: bool = False) -> duckdb.DuckDBPyConnection
         ) from exc
 
 
-def prepare_silver(con: duckdb.DuckDBPyConnection, lake: Lake) -> SilverSummary:
-    """Rebuild the ``silver`` schema (bars, bars_info, continuous, ingests) in one transaction.
+def prepare_silver(
+    con: duckdb.DuckDBPyConnection, lake: Lake, *, calendar: str = DEFAULT_CALENDAR
+) -> SilverSummary:
+    """Rebuild the ``silver`` schema (every exposed dataset, ingests, the trading calendar).
+
+    All in one transaction: a failure leaves the previous build's schema in place.
 
     Args:
         con: A writable connection to the warehouse.
         lake: The lake whose silver datasets and bronze manifest are exposed.
+        calendar: The exchange-calendars code of ``silver.trading_calendar``
+            (``warehouse.gold.calendar``).
 
     Returns:
         What was exposed.
+
+    Raises:
+        ConfigError: ``calendar`` is not an exchange-calendars code.
     """
     datasets = exposed_datasets()
-    files = {d.name: lake.glob(d.pattern) for d in datasets}
+    # The live files only (a consistent snapshot): never the inputs of a committed compaction.
+    files = {d.name: live_keys(lake, d.name) for d in datasets}
     ingests = _ingests_table(lake)
     con.execute("begin transaction")
     try:
@@ -158,6 +186,8 @@ def prepare_silver(con: duckdb.DuckDBPyConnection, lake: Lake) -> SilverSummary:
         _create_from_arrow(con, f"{SILVER_SCHEMA}.ingests", ingests)
         bar_rows = _count(con, "bars")
         bars_info_rows = _count(con, "bars_info")
+        days = _calendar_table(con, calendar)
+        _create_from_arrow(con, f"{SILVER_SCHEMA}.trading_calendar", days)
         con.execute("commit")
     except BaseException:
         con.execute("rollback")
@@ -170,9 +200,21 @@ def prepare_silver(con: duckdb.DuckDBPyConnection, lake: Lake) -> SilverSummary:
         modes=modes,
         files={name: len(keys) for name, keys in files.items()},
         bars_info_rows=bars_info_rows,
+        calendar_days=days.num_rows,
     )
     log.info("silver prepared for dbt: %s", summary)
     return summary
+
+
+def _calendar_table(con: duckdb.DuckDBPyConnection, calendar: str) -> pa.Table:
+    """The trading calendar over the bars' session dates plus the margin (empty without bars)."""
+    rows = con.execute(
+        f"select min(session_date), max(session_date) from {SILVER_SCHEMA}.bars"
+    ).fetchall()
+    first, last = rows[0] if rows else (None, None)
+    if not isinstance(first, date) or not isinstance(last, date):
+        return empty_calendar()
+    return build_calendar(calendar, first - CALENDAR_MARGIN, last + CALENDAR_MARGIN)
 
 
 def _count(con: duckdb.DuckDBPyConnection, name: str) -> int:
@@ -190,8 +232,8 @@ def _expose(
         _create_from_arrow(con, target, dataset.schema.empty_table())
         return "empty"
     if lake.is_local:
-        glob = lake.url(dataset.pattern).replace("'", "''")
-        scan = f"read_parquet('{glob}', hive_partitioning = false, union_by_name = true)"
+        scan = f"read_parquet({_scan_paths(lake, dataset, files)}, hive_partitioning = false, "
+        scan += "union_by_name = true)"
         fill = ""
         if dataset.fill_missing and dataset.schema is not None:
             query = f"select * from {scan} limit 0"
@@ -205,6 +247,19 @@ def _expose(
         return "view"
     _create_from_arrow(con, target, _read_all(lake, files, dataset.schema))
     return "table"
+
+
+def _scan_paths(lake: Lake, dataset: SilverDataset, files: list[str]) -> str:
+    """The view's files: the glob (new files show up without a rebuild) while it finds exactly
+    the live files; their explicit list while a compaction is between its commit and its
+    deletes, so the view never shows the compacted rows twice."""
+
+    def quoted(key: str) -> str:
+        return "'" + lake.url(key).replace("'", "''") + "'"
+
+    if sorted(lake.glob(dataset.pattern)) == sorted(files):
+        return quoted(dataset.pattern)
+    return "[" + ", ".join(quoted(key) for key in files) + "]"
 
 
 def _read_all(lake: Lake, files: list[str], schema: pa.Schema | None) -> pa.Table:
@@ -255,3 +310,58 @@ def _ingests_table(lake: Lake) -> pa.Table:
         ],
         schema=INGESTS,
     )
+
+
+def _relation_type(con: duckdb.DuckDBPyConnection, schema: str, name: str) -> str | None:
+    """'BASE TABLE', 'VIEW', or None when the relation does not exist."""
+    rows = con.execute(
+        "select table_type from information_schema.tables "
+        "where table_schema = ? and table_name = ? and table_catalog = current_database()",
+        [schema, name],
+    ).fetchall()
+    return str(rows[0][0]) if rows else None
+
+
+def snapshot_replay_points(con: duckdb.DuckDBPyConnection) -> list[datetime]:
+    """The reference as-ofs to replay into a new symbols snapshot, oldest first.
+
+    A snapshot only records what it sees at each build, so a warehouse file built from scratch
+    would start with the latest description of every symbol and lose the history silver keeps.
+    When the snapshot table does not exist yet, the history is rebuilt by snapshotting silver as
+    of each delivered as-of in turn. Empty when the snapshot exists or there is no history.
+    """
+    if _relation_type(con, SNAPSHOT_SCHEMA, SYMBOLS_SNAPSHOT) is not None:
+        return []
+    rows = con.execute(
+        f"select distinct ts_event from {SILVER_SCHEMA}.symbols order by ts_event"
+    ).fetchall()
+    points = [row[0] for row in rows if isinstance(row[0], datetime)]
+    return points if len(points) > 1 else []
+
+
+def narrow_symbols(con: duckdb.DuckDBPyConnection, until: datetime | None) -> None:
+    """Make ``silver.symbols`` show only rows as of ``until`` or earlier (None: every row again).
+
+    The first call keeps every delivered row in ``silver._symbols_delivered``; the next
+    :func:`prepare_silver` drops it with the rest of the schema.
+    """
+    target = f"{SILVER_SCHEMA}.symbols"
+    delivered = f"{SILVER_SCHEMA}.{SYMBOLS_DELIVERED}"
+    if _relation_type(con, SILVER_SCHEMA, SYMBOLS_DELIVERED) is None:
+        con.execute(f"create table {delivered} as select * from {target}")
+    kind = _relation_type(con, SILVER_SCHEMA, "symbols")
+    if kind is not None:
+        con.execute(f"drop {'view' if kind == 'VIEW' else 'table'} {target}")
+    if until is None:
+        con.execute(f"create view {target} as select * from {delivered}")
+        return
+    instant = until.astimezone(UTC).isoformat()
+    con.execute(
+        f"create view {target} as select * from {delivered} "
+        f"where cast(ts_event as timestamptz) <= cast('{instant}' as timestamptz)"
+    )
+
+
+def drop_symbols_snapshot(con: duckdb.DuckDBPyConnection) -> None:
+    """Remove the symbols snapshot, so the next build replays the history from silver again."""
+    con.execute(f"drop table if exists {SNAPSHOT_SCHEMA}.{SYMBOLS_SNAPSHOT}")

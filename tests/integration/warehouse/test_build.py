@@ -92,6 +92,7 @@ def test_dbt_writes_nothing_into_the_installed_project(built: Built) -> None:
         "dbt_project.yml",
         "macros",
         "models",
+        "snapshots",
         "tests",
     ]
     state = built.settings.state_dir / "dbt"
@@ -100,13 +101,13 @@ def test_dbt_writes_nothing_into_the_installed_project(built: Built) -> None:
     assert (state / "target" / "run_results.json").is_file()
 
 
-def test_schemas_are_exactly_staging_and_marts(built: Built) -> None:
+def test_schemas_are_exactly_the_layers(built: Built) -> None:
     tables = read_table(
         built.settings,
         "information_schema.tables where table_schema not in ('information_schema', 'pg_catalog')",
     )
     schemas = set(tables["table_schema"].to_list())
-    assert schemas == {"silver", "staging", "marts"}
+    assert schemas == {"silver", "staging", "intermediate", "snapshots", "marts"}
 
 
 @pytest.mark.parametrize("period", ["weekly", "monthly", "quarterly", "yearly"])

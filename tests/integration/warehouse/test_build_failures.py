@@ -30,6 +30,9 @@ def test_an_empty_lake_builds_empty_marts(settings: Settings, offline: None) -> 
     assert result.tests_failed == 0
     assert result.unit_tests_passed == project_unit_tests()  # unit tests bring their own rows
     for model, url in result.exports.items():
+        if model == "dim_source":  # the sources marketlake reads, with no delivery yet
+            assert pl.read_parquet(url)["deliveries"].sum() == 0
+            continue
         assert pl.read_parquet(url).height == 0, model
         assert read_table(settings, f"marts.{model}").height == 0, model
 

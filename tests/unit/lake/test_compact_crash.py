@@ -260,3 +260,31 @@ def test_the_compact_command_on_many_small_chunked_files(
     assert again.exit_code == 0, again.output
     assert "merged 0 files into 0" in again.output
     assert lake.glob(SILVER) == after_files
+
+
+@pytest.mark.parametrize("settings", ["local"], indirect=True)  # remote lakes: copied via live_keys
+def test_the_warehouse_view_shows_a_half_compacted_dataset_once(
+    settings: Settings, lake: Lake, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """DuckDB's silver view lists the live files between a compaction's commit and deletes."""
+    from marketlake import schemas
+    from marketlake.warehouse import duckdb_target
+
+    trades = duckdb_target.SilverDataset("trades", schemas.TRADES, fill_missing=False)
+    exposed = [trades, *duckdb_target.exposed_datasets()]
+    monkeypatch.setattr(duckdb_target, "exposed_datasets", lambda: exposed)
+    rows = read_keys(lake, lake.glob(SILVER)).height
+
+    def count() -> int:
+        con = duckdb_target.connect(tmp_path / "w.duckdb")
+        try:
+            duckdb_target.prepare_silver(con, lake)
+            found = con.execute("select count(*) from silver.trades").fetchone()
+        finally:
+            con.close()
+        return int(found[0]) if found else -1
+
+    assert count() == rows
+    crash_at(settings, "recorded")
+    assert read_keys(lake, lake.glob(SILVER)).height > rows  # a glob would see rows twice
+    assert count() == rows

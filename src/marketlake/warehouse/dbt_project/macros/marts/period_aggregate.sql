@@ -7,7 +7,9 @@
 
     True OHLC: open of the first session, highest high, lowest low, close of the last session,
     total volume. First and last come from row_number() over session_date, so they do not depend
-    on row order. avg_* are plain means of the daily values (nulls ignored).
+    on row order. avg_* are plain means of the daily values (nulls ignored). symbol_key is the
+    dim_symbol version of the period's last session (a symbol whose reference data changed
+    within the period still has one row per period).
 
     Args:
         period: 'week', 'month', 'quarter' or 'year'.
@@ -63,7 +65,7 @@ ranked as (
 final as (
 
     select
-        symbol_key,
+        max(case when session_from_end = 1 then symbol_key end) as symbol_key,
         symbol,
         period_start,
         period_label,
@@ -82,7 +84,7 @@ final as (
         avg(volume) as avg_volume
 
     from ranked
-    group by symbol_key, symbol, period_start, period_label
+    group by symbol, period_start, period_label
 
 )
 

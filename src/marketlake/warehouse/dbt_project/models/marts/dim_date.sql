@@ -1,4 +1,12 @@
-{#- One row per calendar day from the first to the last session date of any bar. -#}
+{#-
+    One row per calendar day from the first to the last session date of any bar, with the
+    exchange's trading calendar (warehouse.gold.calendar): trading day or not, early close,
+    session open/close in UTC, previous/next trading day, and the trading day number.
+
+    trading_day_number counts the exchange's trading days from the first day of the table: 1 on
+    the first trading day; a non-trading day carries the number of the trading day before it
+    (0 before the first), so the difference of two numbers is the sessions between two dates.
+-#}
 with
 
 bars as (
@@ -23,6 +31,12 @@ spine as (
         '(select first_day from bounds)',
         '(select last_day from bounds)'
     ) }}
+
+),
+
+trading_calendar as (
+
+    select * from {{ ref('stg_silver__trading_calendar') }}
 
 ),
 
@@ -73,11 +87,26 @@ final as (
         calendar.quarter_start,
         calendar.year_start,
         calendar.day_of_week in (6, 7) as is_weekend,
-        session_dates.session_date is not null as has_bars
+        session_dates.session_date is not null as has_bars,
+        trading_calendar.trading_calendar,
+        trading_calendar.is_trading_day,
+        trading_calendar.is_early_close,
+        trading_calendar.session_open_utc,
+        trading_calendar.session_close_utc,
+        trading_calendar.previous_trading_day,
+        trading_calendar.next_trading_day,
+        cast(
+            sum(case when trading_calendar.is_trading_day then 1 else 0 end) over (
+                order by calendar.date_day
+                rows between unbounded preceding and current row
+            ) as {{ dbt.type_int() }}
+        ) as trading_day_number
 
     from calendar
     left join session_dates
         on calendar.date_day = session_dates.session_date
+    left join trading_calendar
+        on calendar.date_day = trading_calendar.calendar_date
 
 )
 

@@ -1,15 +1,16 @@
 {#-
     Daily bars, one row per symbol and session date.
 
-    Staging already keeps one row per bar open time; two deliveries can still disagree on the
-    open time of the same session (midnight vs. the opening bell), so the session is deduplicated
-    again with the same preference: latest-landed delivery, then the larger ingest_id.
+    The 1d rows of fct_prices (one per bar open time, latest delivery, with the dim_symbol
+    version valid at the bar); two deliveries can still disagree on the open time of the same
+    session (midnight vs. the opening bell), so the session is deduplicated again with the same
+    preference: latest-landed delivery, then the larger ingest_id.
 -#}
 with
 
-bars as (
+prices as (
 
-    select * from {{ ref('stg_silver__bars') }}
+    select * from {{ ref('fct_prices') }}
 
 ),
 
@@ -17,7 +18,7 @@ daily_bars as (
 
     select *
 
-    from bars
+    from prices
     where bar_interval = '1d'
 
 ),
@@ -39,8 +40,8 @@ final as (
 
     select
         {{ marketlake.surrogate_key(['symbol', 'session_date']) }} as bar_key,
-        {{ marketlake.surrogate_key(['symbol']) }} as symbol_key,
-        {{ marketlake.date_key('session_date') }} as date_key,
+        symbol_key,
+        date_key,
         symbol,
         session_date,
         ts_event,
