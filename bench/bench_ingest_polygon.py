@@ -1,110 +1,200 @@
-"""Benchmark: parse + check of one Polygon trades flat file (gzip CSV), against pandas.
+"""Benchmark: ingest of one Polygon trades day file (gzip CSV) into silver, against pandas.
 
-marketlake: ``read_flat_file`` + ``check_flat_file`` (text read, typed, every rule, canonical Arrow
-rows and quarantine), rows/s.
-Baseline: ``pandas.read_csv`` with dtypes (floats for price/size) + the same rules as pandas
-boolean masks + ``conditions`` split per row -- what a careful hand-written loader does.
-Both start from the same ``.csv.gz`` bytes in memory (no network, no lake).
+marketlake: ``ingest_polygon`` from a local folder (``sources.polygon.uri``) into a fresh lake:
+land in bronze, parse, every rule, canonical rows partitioned by symbol/year as Parquet, quarantine,
+record. Files above ``--stream-mib`` are streamed (temporary file, chunks of ``--chunk-rows``).
+Baseline: ``pandas.read_csv`` of the same file (floats for price/size) + ``to_parquet`` of the
+whole frame -- what a hand-written loader does, with no checks and no partitioning.
+Each side runs in its own process, so its peak RSS (``VmHWM``) is its own.
 
-    uv run python bench/bench_ingest_polygon.py [--trades 20000000] [--repeat 3]
+    uv run python bench/bench_ingest_polygon.py --rows 20000000 [--repeat 1] [--keep DIR]
 
-Prints rows/s of both and the ratio; append the printed line to bench/RESULTS.md.
+Prints rows/s of both, the ratio and both peak RSS; append the printed line to bench/RESULTS.md.
+The day file is generated once per row count (in blocks, bounded memory) under ``--work``.
 """
 
 from __future__ import annotations
 
 import argparse
 import gzip
-import io
+import json
+import os
+import resource
+import shutil
+import subprocess
+import sys
+import tempfile
 import time
+from datetime import date
+from pathlib import Path
 
 import numpy as np
-import pandas as pd
-
-from marketlake.sources.polygon import check_flat_file, read_flat_file
 
 HEADER = (
     "ticker,conditions,correction,exchange,id,participant_timestamp,price,sequence_number,"
     "sip_timestamp,size,tape,trf_id,trf_timestamp"
 )
-T0 = 1_704_205_800_000_000_000
+T0 = 1_704_205_800_000_000_000  # 2024-01-02 14:30 UTC
+DAY = date(2024, 1, 2)
+KEY = "us_stocks_sip/trades_v1/2024/01/2024-01-02.csv.gz"
+BLOCK = 1_000_000
 
 
-def make_file(trades: int, seed: int = 7) -> bytes:
-    """A trades_v1 day in the vendor's format: 50 tickers, a few bad sizes."""
+def make_file(path: Path, rows: int, seed: int = 7) -> None:
+    """A trades_v1 day in the vendor's format and order: 500 tickers + BTC, a few bad sizes."""
     rng = np.random.default_rng(seed)
-    tickers = np.array([f"T{i:02d}" for i in range(49)] + ["X:BTCUSD"])[rng.integers(0, 50, trades)]
-    price = np.round(100 + rng.normal(0, 1, trades).cumsum() * 0.01, 4)
-    size = rng.integers(1, 500, trades).astype(float)
-    size[rng.random(trades) < 0.001] = -1
-    ts = T0 + np.sort(rng.integers(0, 6_5 * 3600 * 10**9 // 10, trades))
-    frame = pd.DataFrame(
-        {
-            "ticker": tickers,
-            "conditions": np.where(rng.random(trades) < 0.5, "12,37", "14"),
-            "correction": 0,
-            "exchange": rng.integers(1, 20, trades),
-            "id": np.arange(trades),
-            "participant_timestamp": ts - 100,
-            "price": price,
-            "sequence_number": np.arange(trades),
-            "sip_timestamp": ts,
-            "size": size,
-            "tape": 3,
-            "trf_id": "",
-            "trf_timestamp": "",
-        }
+    names = np.array([f"T{i:03d}" for i in range(500)] + ["X:BTCUSD"])
+    conds = np.array(['"12,37"', "14", "", '"14,41"'])
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    with gzip.open(tmp, "wt", compresslevel=6, newline="") as out:
+        out.write(HEADER + "\n")
+        done = 0
+        while done < rows:
+            n = min(BLOCK, rows - done)
+            # Sorted by ticker, then time, as the vendor writes a day.
+            row = done + np.arange(n)
+            ticker = row * len(names) // rows
+            first = -(-ticker * rows // len(names))  # the first row of each row's ticker
+            per_ticker = rows // len(names) + 1
+            ts = T0 + (row - first) * (23_400 * 10**9 // per_ticker)
+            price = np.round(100 + rng.normal(0, 1, n), 2)
+            size = rng.integers(1, 500, n).astype(float)
+            size[rng.random(n) < 0.0001] = -1
+            cols = [
+                names[ticker],
+                conds[rng.integers(0, len(conds), n)],
+                np.full(n, "0"),
+                rng.integers(1, 20, n).astype(str),
+                (done + np.arange(n)).astype(str),
+                (ts - 100).astype(str),
+                price.astype(str),
+                (done + np.arange(n)).astype(str),
+                ts.astype(str),
+                size.astype(str),
+                np.full(n, "3"),
+                np.full(n, ""),
+                np.full(n, ""),
+            ]
+            lines = cols[0].astype(object)
+            for col in cols[1:]:
+                lines = lines + "," + col.astype(object)
+            out.write("\n".join(lines.tolist()) + "\n")
+            done += n
+    tmp.replace(path)
+
+
+def run_marketlake(folder: Path, work: Path, stream_mib: int, chunk_rows: int) -> int:
+    from marketlake.config import load_settings
+    from marketlake.ingest_polygon import ingest_polygon, with_source_dir
+
+    settings = load_settings(
+        data_dir=work,
+        sources={"polygon": {"stream_threshold_mib": stream_mib, "chunk_rows": chunk_rows}},
     )
-    buf = io.StringIO()
-    frame.to_csv(buf, index=False, header=HEADER.split(","))
-    return gzip.compress(buf.getvalue().encode(), compresslevel=1)
-
-
-def run_marketlake(data: bytes) -> int:
-    parsed = read_flat_file(data, kind="trades_v1", path="bench.csv.gz")
-    out = check_flat_file(
-        parsed, kind="trades_v1", dataset="trades", source="polygon", ingest_id="b", price_max=1e6
+    report = ingest_polygon(
+        "us_stocks_sip/trades_v1", DAY, DAY, settings=with_source_dir(settings, folder)
     )
-    return out.rows_in
+    (result,) = report.files
+    if result.record is None:
+        raise SystemExit(f"ingest failed: {result.error}")
+    return result.record.rows_in
 
 
-def run_pandas(data: bytes) -> int:
+def run_pandas(folder: Path, work: Path) -> int:
+    import pandas as pd
+
     frame = pd.read_csv(
-        io.BytesIO(data),
+        folder / KEY,
         compression="gzip",
         dtype={"price": "float64", "size": "float64", "ticker": "string", "conditions": "string"},
     )
-    bad = (frame["price"] <= 0) | (frame["size"] < 0) | frame["price"].isna()
-    good = frame[~bad].copy()
-    good["conditions"] = good["conditions"].map(
-        lambda c: c.split(",") if isinstance(c, str) else None
-    )
-    good["ts_event"] = pd.to_datetime(good["sip_timestamp"], utc=True)
-    return len(good) + int(bad.sum())
+    work.mkdir(parents=True, exist_ok=True)
+    frame.to_parquet(work / "trades.parquet", index=False)
+    return len(frame)
 
 
-def best(fn: object, data: bytes, repeat: int) -> tuple[float, int]:
-    times, rows = [], 0
-    for _ in range(repeat):
-        start = time.perf_counter()
-        rows = fn(data)  # type: ignore[operator]
-        times.append(time.perf_counter() - start)
-    return min(times), rows
+def worker(args: argparse.Namespace) -> None:
+    """One timed run in this process; prints JSON with seconds, rows and peak RSS."""
+    folder, work = Path(args.folder), Path(args.out)
+    import pandas  # noqa: F401  -- imports are not part of the timing
+    import pyarrow.parquet  # noqa: F401
+
+    import marketlake.ingest_polygon  # noqa: F401
+
+    start = time.perf_counter()
+    if args.worker == "marketlake":
+        rows = run_marketlake(folder, work, args.stream_mib, args.chunk_rows)
+    else:
+        rows = run_pandas(folder, work)
+    seconds = time.perf_counter() - start
+    print(json.dumps({"seconds": seconds, "rows": rows, "peak_mib": peak_rss_mib()}))
+
+
+def peak_rss_mib() -> float:
+    """This process's peak RSS: ``VmHWM`` (``ru_maxrss`` would include a forked parent's)."""
+    try:
+        with open("/proc/self/status") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def timed(side: str, folder: Path, scratch: Path, args: argparse.Namespace) -> dict[str, float]:
+    best: dict[str, float] = {}
+    for i in range(args.repeat):
+        out = scratch / f"{side}-{i}"
+        cmd = [sys.executable, __file__, "--worker", side, "--folder", str(folder)]
+        cmd += ["--out", str(out), "--stream-mib", str(args.stream_mib)]
+        cmd += ["--chunk-rows", str(args.chunk_rows)]
+        proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
+        if proc.returncode != 0:
+            raise SystemExit(f"{side} failed:\n{proc.stderr}")
+        got = json.loads(proc.stdout.strip().splitlines()[-1])
+        shutil.rmtree(out, ignore_errors=True)
+        if not best or got["seconds"] < best["seconds"]:
+            best = got
+    return best
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--trades", type=int, default=20_000_000)
-    parser.add_argument("--repeat", type=int, default=3)
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    parser.add_argument("--rows", type=int, default=2_000_000, help="trades in the day file")
+    parser.add_argument("--repeat", type=int, default=1)
+    from marketlake.config import PolygonSettings
+
+    defaults = PolygonSettings()
+    parser.add_argument("--stream-mib", type=int, default=defaults.stream_threshold_mib)
+    parser.add_argument("--chunk-rows", type=int, default=defaults.chunk_rows)
+    parser.add_argument("--work", default=os.path.join(tempfile.gettempdir(), "bench_polygon"))
+    parser.add_argument("--worker", choices=("marketlake", "pandas"), help=argparse.SUPPRESS)
+    parser.add_argument("--folder", help=argparse.SUPPRESS)
+    parser.add_argument("--out", help=argparse.SUPPRESS)
     args = parser.parse_args()
-    data = make_file(args.trades)
-    ours, rows = best(run_marketlake, data, args.repeat)
-    theirs, base_rows = best(run_pandas, data, args.repeat)
-    assert rows == base_rows == args.trades
+    if args.worker:
+        worker(args)
+        return
+    folder = Path(args.work) / f"flat-{args.rows}"
+    if not (folder / KEY).exists():
+        start = time.perf_counter()
+        make_file(folder / KEY, args.rows)
+        print(f"generated {folder / KEY} in {time.perf_counter() - start:.0f}s", file=sys.stderr)
+    size_mib = (folder / KEY).stat().st_size / 2**20
+    scratch = Path(args.work) / "runs"
+    ours = timed("marketlake", folder, scratch, args)
+    theirs = timed("pandas", folder, scratch, args)
+    if ours["rows"] != theirs["rows"] or ours["rows"] != args.rows:
+        raise SystemExit(f"row counts differ: {ours['rows']} vs {theirs['rows']} ({args.rows})")
+    ours_rate, theirs_rate = args.rows / ours["seconds"], args.rows / theirs["seconds"]
     print(
-        f"polygon trades parse+check, {args.trades:,} rows ({len(data) / 2**20:,.1f} MiB gz): "
-        f"marketlake {rows / ours / 1e6:,.2f} Mrows/s, pandas read_csv+masks "
-        f"{rows / theirs / 1e6:,.2f} Mrows/s, ratio {theirs / ours:,.1f}x"
+        f"polygon trades day ingest, {args.rows:,} rows ({size_mib:,.0f} MiB gz, "
+        f"chunk_rows {args.chunk_rows:,}): marketlake {ours_rate / 1e6:,.2f} Mrows/s "
+        f"(peak RSS {ours['peak_mib']:,.0f} MiB), pandas read_csv+to_parquet "
+        f"{theirs_rate / 1e6:,.2f} Mrows/s (peak RSS {theirs['peak_mib']:,.0f} MiB), "
+        f"ratio {ours_rate / theirs_rate:,.2f}x"
     )
 
 

@@ -1,32 +1,55 @@
 """Compose Polygon/Massive flat files with the lake: list -> download -> bronze -> silver.
 
 Each file is one delivery of a logical key (``us_stocks_sip/trades_v1/2024-01-02``, plus the
-symbol of a per-symbol file and the ``--symbols`` chosen): it lands in bronze once, and a day
-re-published upstream (new bytes, same logical key) *supersedes* the older delivery, whose silver
-rows are retracted. A file already published is not downloaded again when the listing shows the
-same size and no newer modification time (resume after a crash costs one listing); pass
-``refresh`` to download and compare every file. Every file gets its own ledger row; a broken file
-is reported and the others go on.
+symbol of a per-symbol file): it lands in bronze once, and a day re-published upstream (new
+bytes, same logical key) *supersedes* the older delivery, whose silver rows are retracted.
+``--symbols`` is not part of the delivery: a per-day file ingested for some symbols records which
+(``IngestRecord.symbols``), and a later run asking for others publishes the same ingest id again
+with the union (read back from bronze, not downloaded again), replacing its own files; a run
+without ``--symbols`` publishes every row. A file already published is not downloaded again when
+the listing shows the same size and no newer modification time (resume after a crash costs one
+listing); pass ``refresh`` to download and compare every file. Files above
+``sources.polygon.stream_threshold_mib`` are streamed to a temporary file and landed from it;
+every file is parsed and published in chunks (see :mod:`marketlake.ingest_polygon_publish`).
+Every file gets its own ledger row; a broken file is reported and the others go on.
 """
 
 from __future__ import annotations
 
+import io
 import logging
-from collections.abc import Callable
-from dataclasses import dataclass, field
-from datetime import date, datetime
-from typing import Literal
-
-import polars as pl
+import os
+import shutil
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, date, datetime
+from typing import BinaryIO, Literal
 
 from marketlake.config import Settings
-from marketlake.errors import ConfigError, MarketLakeError, SourceError
+from marketlake.errors import ConfigError, LakeError, MarketLakeError, SourceError
+from marketlake.ingest_polygon_publish import publish_flat_file, subset_of
 from marketlake.lake import Lake, open_lake
-from marketlake.lake.bronze import ManifestEntry, deliveries_of, land
-from marketlake.lake.silver import IngestRecord, get_record, publish_ingest
+from marketlake.lake.bronze import (
+    ManifestEntry,
+    deliveries_of,
+    get_entry,
+    land,
+    make_ingest_id,
+    manifest_key,
+)
+from marketlake.lake.silver import (
+    IngestRecord,
+    get_record,
+    progress_key,
+    read_progress,
+    record_key,
+    retract_chunked_ingest,
+)
 from marketlake.ops.ledger import LedgerRow, Run
-from marketlake.sources.polygon import SILVER_OF, SOURCE, check_flat_file, read_flat_file
-from marketlake.sources.polygon.client import Listed, PolygonClient
+from marketlake.sources.polygon import SILVER_OF, SOURCE, FlatFile
+from marketlake.sources.polygon.client import Downloaded, Fetched, Listed, PolygonClient, discard
 from marketlake.sources.polygon.keys import days
 
 log = logging.getLogger(__name__)
@@ -46,6 +69,7 @@ class PolygonFile:
     landed_new: bool = False
     record: IngestRecord | None = None
     error: MarketLakeError | None = None
+    resumed_at_row: int = 0  # > 0: an interrupted publish went on from this row
 
 
 @dataclass
@@ -78,26 +102,45 @@ class Progress:
     rows: int = 0
 
 
-def _logical_key(listed: Listed, symbols: list[str] | None) -> str:
-    key = listed.file.logical_key
-    # A per-day file ingested for some symbols is a different delivery than for all of them.
-    return f"{key}?symbols={','.join(symbols)}" if symbols and not listed.file.symbol else key
-
-
 def _latest(lake: Lake, logical_key: str) -> ManifestEntry | None:
     entries = deliveries_of(lake, SOURCE, logical_key)
     return entries[-1] if entries else None
 
 
-def _unchanged_upstream(lake: Lake, listed: Listed, logical_key: str) -> IngestRecord | None:
-    """The record of the latest delivery, when the listing shows the same file again."""
-    latest = _latest(lake, logical_key)
+def _same_upstream(latest: ManifestEntry | None, listed: Listed) -> bool:
+    """Whether the listing shows the latest landed delivery again (same size, not newer)."""
     if latest is None or latest.size != listed.size:
-        return None
+        return False
     landed = datetime.fromisoformat(latest.landed_at)
-    if listed.modified is not None and listed.modified.astimezone(landed.tzinfo) > landed:
+    return listed.modified is None or listed.modified.astimezone(landed.tzinfo) <= landed
+
+
+def _wanted(
+    lake: Lake, flat: FlatFile, requested: list[str] | None, entry: ManifestEntry,
+    record: IngestRecord | None,
+) -> list[str] | None:  # fmt: skip
+    """The symbols to publish from a delivery: those asked for plus those already published
+    from it, from an interrupted publish of it, or from the delivery it supersedes; None: all."""
+    if requested is None or flat.symbol is not None:
         return None
-    return get_record(lake, latest.ingest_id)
+    wanted = set(requested)
+    earlier = [get_record(lake, old) for old in entry.supersedes]
+    for published in (record, *earlier):
+        if published is not None:
+            if published.symbols is None:
+                return None
+            wanted.update(published.symbols)
+    progress = read_progress(lake, entry.ingest_id)
+    if progress is not None and record is None:
+        interrupted = subset_of(progress)
+        if interrupted is None:
+            return None
+        wanted.update(interrupted)
+    return sorted(wanted)
+
+
+def _covers(record: IngestRecord, wanted: list[str] | None) -> bool:
+    return record.symbols is None or (wanted is not None and set(wanted) <= set(record.symbols))
 
 
 def _fill(row: LedgerRow, record: IngestRecord, size: int) -> None:
@@ -108,27 +151,100 @@ def _fill(row: LedgerRow, record: IngestRecord, size: int) -> None:
         quarantined_by_rule=record.quarantined_by_rule,
         flagged_by_rule=record.flagged_by_rule,
     )
+    if record.symbols is not None:
+        row.details["symbols"] = record.symbols
 
 
-def _publish(
-    lake: Lake, listed: Listed, data: bytes, *, settings: Settings, symbols: list[str] | None,
-    reprocess: bool, result: PolygonFile, row: LedgerRow,
-) -> None:  # fmt: skip
-    flat = listed.file
-    entry, result.landed_new = land(
-        lake,
-        data,
+def _land_file(
+    lake: Lake, got: Downloaded, *, logical_key: str, flat: FlatFile
+) -> tuple[ManifestEntry, bool]:
+    """Land a streamed download in bronze once: moved (local lake) or uploaded (S3)."""
+    ingest_id = make_ingest_id(SOURCE, logical_key, got.sha256)
+    bronze_key = f"bronze/{SOURCE}/{got.sha256[:2]}/{got.sha256}.csv.gz"
+    try:
+        if not lake.exists(bronze_key):
+            target = lake.full(bronze_key)
+            if lake.is_local:
+                os.makedirs(os.path.dirname(target), exist_ok=True)
+                tmp = f"{os.path.dirname(target)}/.tmp-{uuid.uuid4().hex}"
+                shutil.move(got.path, tmp)  # a rename on the same filesystem
+                os.replace(tmp, target)
+            else:
+                lake.fs.put_file(str(got.path), target)  # streamed (multipart) by fsspec
+    except OSError as exc:
+        raise LakeError(
+            f"cannot land the file in bronze ({exc})",
+            path=flat.key,
+            hint="check free space and the lake's permissions; then run the same command again",
+        ) from exc
+    existing = get_entry(lake, SOURCE, logical_key, ingest_id)
+    if existing is not None:
+        return existing, False
+    entry = ManifestEntry(
+        ingest_id=ingest_id,
         source=SOURCE,
-        logical_key=_logical_key(listed, symbols),
+        logical_key=logical_key,
+        sha256=got.sha256,
+        bronze_key=bronze_key,
+        original_name=flat.key,
+        size=got.size,
+        landed_at=datetime.now(UTC).isoformat(timespec="microseconds"),
+        symbol=flat.symbol,
+        supersedes=[e.ingest_id for e in deliveries_of(lake, SOURCE, logical_key)],
+    )
+    # The manifest row is written last: its presence means the bytes are safely in bronze.
+    lake.write_json(manifest_key(SOURCE, logical_key, ingest_id), asdict(entry))
+    return entry, True
+
+
+def _land(lake: Lake, listed: Listed, got: Fetched) -> tuple[ManifestEntry, bool]:
+    flat = listed.file
+    if isinstance(got, Downloaded):
+        return _land_file(lake, got, logical_key=flat.logical_key, flat=flat)
+    return land(
+        lake,
+        got,
+        source=SOURCE,
+        logical_key=flat.logical_key,
         original_name=flat.key,
         extension=".csv.gz",
         symbol=flat.symbol,
     )
+
+
+@contextmanager
+def _open(lake: Lake, entry: ManifestEntry, got: Fetched | None) -> Iterator[BinaryIO]:
+    """The bytes of a delivery: in memory, the landed bronze file (local), or a streamed copy."""
+    if isinstance(got, bytes):
+        yield io.BytesIO(got)
+    elif lake.is_local:
+        with open(lake.full(entry.bronze_key), "rb") as handle:
+            yield handle
+    elif isinstance(got, Downloaded):
+        with got.path.open("rb") as handle:
+            yield handle
+    else:
+        with lake.fs.open(lake.full(entry.bronze_key), "rb", block_size=8 * 2**20) as handle:
+            yield handle
+
+
+def _publish(
+    lake: Lake, listed: Listed, got: Fetched | None, entry: ManifestEntry | None, *,
+    settings: Settings, symbols: list[str] | None, reprocess: bool, result: PolygonFile,
+    row: LedgerRow,
+) -> None:  # fmt: skip
+    """Land (unless ``entry`` is given: bytes already in bronze) and publish one file."""
+    flat = listed.file
+    if entry is None:
+        assert got is not None
+        entry, result.landed_new = _land(lake, listed, got)
     result.ingest_id = row.details["ingest_id"] = entry.ingest_id
     record = get_record(lake, entry.ingest_id)
-    if record is not None and not reprocess:
+    wanted = _wanted(lake, flat, symbols, entry, record)
+    if record is not None and not reprocess and _covers(record, wanted):
+        lake.remove(progress_key(entry.ingest_id))  # a crash after the record
         row.status, result.outcome, result.record = "skipped", "unchanged", record
-        _fill(row, record, len(data))
+        _fill(row, record, entry.size)
         return
     if record is None and any(
         entry.ingest_id in later.supersedes
@@ -136,31 +252,43 @@ def _publish(
     ):
         row.status, result.outcome = "skipped", "superseded"
         return
-    dataset, _interval = SILVER_OF[flat.kind]
-    parsed = read_flat_file(data, kind=flat.kind, path=flat.key, symbol=flat.symbol)
-    if symbols:
-        parsed = parsed.filter(pl.col("ticker").is_in(symbols))
-    checked = check_flat_file(
-        parsed,
-        kind=flat.kind,
-        dataset=dataset,
-        source=SOURCE,
-        ingest_id=entry.ingest_id,
-        price_max=settings.quality.price_max,
-    )
-    record = publish_ingest(
-        lake,
-        dataset=dataset,
-        source=SOURCE,
-        ingest_id=entry.ingest_id,
-        rows=checked.rows,
-        quarantined=checked.quarantined,
-        rows_in=checked.rows_in,
-        flagged_by_rule=checked.flagged_by_rule,
-        supersedes=entry.supersedes,
-    )
-    result.outcome, result.record = "published", record
-    _fill(row, record, len(data))
+    if record is not None:
+        # Publish the ingest again (more symbols, or --reprocess): start over; its old files are
+        # replaced, and the record goes so that an interrupted publish is seen as interrupted.
+        lake.remove(progress_key(entry.ingest_id))
+        lake.remove(record_key(entry.ingest_id))
+    with _open(lake, entry, got) as stream:
+        try:
+            published, resumed_at = publish_flat_file(
+                lake, stream, flat, ingest_id=entry.ingest_id, symbols=wanted,
+                settings=settings, supersedes=entry.supersedes,
+            )  # fmt: skip
+        except SourceError:
+            # The bytes are broken: nothing of them may stay in silver, nor a resume point.
+            dataset, _interval = SILVER_OF[flat.kind]
+            retract_chunked_ingest(lake, dataset=dataset, ingest_id=entry.ingest_id)
+            raise
+    for stale in set(record.partitions if record else ()) - set(published.partitions):
+        lake.remove(stale)  # files of an earlier, unchunked publish of the same ingest
+    if resumed_at:
+        row.details["resumed_at_row"] = result.resumed_at_row = resumed_at
+    result.outcome, result.record = "published", published
+    _fill(row, published, entry.size)
+
+
+def with_source_dir(settings: Settings, folder: str | os.PathLike[str]) -> Settings:
+    """The same settings reading flat files from ``folder`` (``sources.polygon.uri``).
+
+    Args:
+        settings: marketlake settings.
+        folder: A local folder (or ``file://``/fsspec URL) with the vendor's key layout.
+
+    Returns:
+        A copy of ``settings``; no credentials are needed to read a folder.
+    """
+    sources = settings.sources
+    polygon = sources.polygon.model_copy(update={"uri": os.fspath(folder)})
+    return settings.model_copy(update={"sources": sources.model_copy(update={"polygon": polygon})})
 
 
 def ingest_polygon(
@@ -182,9 +310,11 @@ def ingest_polygon(
         dataset: ``{asset}/{kind}``, e.g. ``us_stocks_sip/trades_v1``.
         start: First day (inclusive).
         end: Last day (inclusive).
-        settings: marketlake settings (``sources.polygon`` for the server).
-        symbols: Only these symbols (per-symbol files are filtered by key, per-day by row).
-        reprocess: Publish to silver again files published before.
+        settings: marketlake settings (``sources.polygon`` for the server, or ``uri`` for a
+            folder with the vendor's key layout).
+        symbols: Only these symbols (per-symbol files are filtered by key, per-day by row;
+            symbols published from a per-day file before are kept).
+        reprocess: Publish to silver again files published before (read back from bronze).
         refresh: Download every file again, even when the listing shows it unchanged.
         run: The run to record ledger rows in; a new one by default.
         client: The flat-files client; one from ``settings`` by default.
@@ -206,7 +336,8 @@ def ingest_polygon(
     if end < start:
         raise SourceError(f"--to {end} is before --from {start}", hint="swap the dates")
     polygon = settings.sources.polygon
-    if client is None and not (polygon.access_key_id and polygon.secret_access_key):
+    local = bool(polygon.uri)
+    if client is None and not local and not (polygon.access_key_id and polygon.secret_access_key):
         raise ConfigError(
             "no flat-files credentials configured",
             hint="set sources.polygon.access_key_id and secret_access_key (or "
@@ -225,47 +356,64 @@ def ingest_polygon(
             report.files.append(PolygonFile(key=f"{dataset}/{day}", outcome="missing", day=day))
 
     progress = Progress(files_total=len(listed), bytes_total=sum(x.size for x in listed))
-    to_fetch: list[Listed] = []
-    for item in listed:
-        record = None
-        if not (refresh or reprocess):
-            record = _unchanged_upstream(lake, item, _logical_key(item, symbols))
-        if record is None:
-            to_fetch.append(item)
-            continue
-        report.files.append(
-            PolygonFile(
-                key=item.file.key, outcome="unchanged", day=item.file.day,
-                ingest_id=record.ingest_id, bytes=item.size, record=record,
-            )
-        )  # fmt: skip
-        progress.files_done += 1
-        progress.bytes_done += item.size
-        progress.rows += record.rows_in
-        if on_progress is not None:
-            on_progress(progress)
 
-    step = f"ingest.{SOURCE}"
-    for item, got in client.fetch_all(to_fetch):
-        result = PolygonFile(key=item.file.key, outcome="failed", day=item.file.day)
-        try:
-            with run.step(step, item.file.key) as row:
-                if isinstance(got, MarketLakeError):
-                    raise got
-                result.bytes = len(got)
-                _publish(
-                    lake, item, got, settings=settings, symbols=symbols,
-                    reprocess=reprocess, result=result, row=row,
-                )  # fmt: skip
-        except MarketLakeError as exc:
-            result.error = exc
-            log.warning("polygon file failed: %s", exc, extra={"key": item.file.key})
+    def advance(item: Listed, result: PolygonFile) -> None:
         report.files.append(result)
         progress.files_done += 1
         progress.bytes_done += item.size
         progress.rows += result.record.rows_in if result.record else 0
         if on_progress is not None:
             on_progress(progress)
+
+    to_fetch: list[Listed] = []
+    in_bronze: list[tuple[Listed, ManifestEntry]] = []
+    for item in listed:
+        latest = None if refresh else _latest(lake, item.file.logical_key)
+        if latest is None or not _same_upstream(latest, item):
+            to_fetch.append(item)
+            continue
+        record = get_record(lake, latest.ingest_id)
+        wanted = _wanted(lake, item.file, symbols, latest, record)
+        if record is None or reprocess or not _covers(record, wanted):
+            in_bronze.append((item, latest))  # landed before: publish from bronze
+            continue
+        advance(
+            item,
+            PolygonFile(
+                key=item.file.key, outcome="unchanged", day=item.file.day,
+                ingest_id=record.ingest_id, bytes=item.size, record=record,
+            ),
+        )  # fmt: skip
+
+    step = f"ingest.{SOURCE}"
+
+    def ingest_one(
+        item: Listed, got: Fetched | MarketLakeError | None, entry: ManifestEntry | None
+    ) -> None:
+        result = PolygonFile(key=item.file.key, outcome="failed", day=item.file.day)
+        try:
+            with run.step(step, item.file.key) as row:
+                if isinstance(got, MarketLakeError):
+                    raise got
+                result.bytes = item.size
+                _publish(
+                    lake, item, got, entry, settings=settings, symbols=symbols,
+                    reprocess=reprocess, result=result, row=row,
+                )  # fmt: skip
+        except MarketLakeError as exc:
+            result.error = exc
+            log.warning("polygon file failed: %s", exc, extra={"key": item.file.key})
+        finally:
+            if got is not None:
+                discard(got)
+        advance(item, result)
+
+    for item, entry in in_bronze:
+        ingest_one(item, None, entry)
+    spill = polygon.stream_threshold_mib * 2**20
+    spill_dir = settings.state_dir / "polygon_downloads"
+    for item, got in client.fetch_all(to_fetch, spill_bytes=spill, spill_dir=spill_dir):
+        ingest_one(item, got, None)
     for missing in report.missing:
         with run.step(step, missing.key) as row:
             row.status = "skipped"

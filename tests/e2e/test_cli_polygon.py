@@ -11,6 +11,7 @@ import s3fs
 
 from marketlake.sources.csv_daily.sample import write_daily_csvs
 from marketlake.sources.polygon.keys import day_key
+from marketlake.sources.polygon.sample import write_flat_files
 from tests.e2e.conftest import CLI
 from tests.s3server import S3Server
 from tests.unit.sources.polygon.vendor import gz, quote
@@ -87,3 +88,26 @@ def test_wrong_lake_secret_is_one_red_line(cli: CLI, s3_server: S3Server, s3_lak
     assert "no permission" in proc.stderr
     assert "credentials" in proc.stderr
     assert "nope-42" not in proc.stderr + proc.stdout
+
+
+def test_ingest_polygon_from_a_local_folder_needs_no_credentials(cli: CLI, tmp_path: Path) -> None:
+    sample = write_flat_files(
+        tmp_path / "flat", days=2, trades_per_symbol_day=200, quotes_per_symbol_day=10
+    )
+    args = ("ingest", "polygon", "--dataset", "us_stocks_sip/trades_v1")
+    days = ("--from", "2024-01-02", "--to", "2024-01-03", "--source-dir", str(sample.root))
+
+    subset = cli(*args, *days, "--symbols", "AAPL")
+    everything = cli(*args, *days)
+    again = cli(*args, *days)
+    wrong = cli(*args, *days[:4], "--source-dir", str(tmp_path / "nope"))
+
+    assert subset.returncode == 0, subset.stderr
+    assert everything.returncode == 0, everything.stderr
+    assert everything.stdout.count("published") >= 2
+    assert again.stdout.count("unchanged") >= 2
+    assert "published" not in again.stdout
+    assert wrong.returncode == 1
+    assert "is not a folder" in wrong.stderr
+    status = cli("quality")
+    assert "size.invalid" in status.stdout

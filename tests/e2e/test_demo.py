@@ -13,10 +13,20 @@ from marketlake.sources.csv_daily.sample import write_daily_csvs
 from tests.e2e.conftest import CLI
 
 
-def figure(stdout: str, label: str) -> int:
-    match = re.search(rf"{re.escape(label)}\s*│\s*([\d,]+)", stdout)
-    assert match, f"{label!r} not in the summary:\n{stdout}"
+def figure(stdout: str, label: str, source: str = "csv_daily") -> int:
+    """A rule's row count for ``source`` in the summary's "why" table."""
+    match = re.search(rf"{re.escape(label)}\s*│\s*{source}\s*│\s*([\d,]+)", stdout)
+    assert match, f"{label!r} of {source} not in the summary:\n{stdout}"
     return int(match.group(1).replace(",", ""))
+
+
+def source_row(stdout: str, source: str) -> dict[str, int]:
+    """deliveries, rows in, in silver, quarantined, flagged of one source in the summary."""
+    cell = r"\s*│\s*([\d,]+)"
+    match = re.search(rf"│ {source}{cell * 5}", stdout)
+    assert match, f"{source} not in the summary:\n{stdout}"
+    names = ("deliveries", "rows in", "in silver", "quarantined", "flagged")
+    return {n: int(v.replace(",", "")) for n, v in zip(names, match.groups(), strict=True)}
 
 
 def snapshot(root: Path) -> tuple[dict[str, bytes], dict[str, pl.DataFrame]]:
@@ -34,9 +44,15 @@ def test_demo_runs_the_whole_flow_twice_with_the_same_result(cli: CLI, tmp_path:
     assert first.returncode == 0, first.stderr
     out = first.stdout
     expected = write_daily_csvs(tmp_path / "expected")  # the demo's own sample set
-    rows_in = figure(out, "rows in")
-    assert rows_in == expected.data_lines
-    assert rows_in == figure(out, "rows in silver") + figure(out, "rows quarantined")
+    csv = source_row(out, "csv_daily")
+    assert csv["rows in"] == expected.data_lines
+    assert csv["rows in"] == csv["in silver"] + csv["quarantined"]
+    # every other source format was read too, and every row ended in silver or quarantine
+    for source in ("reference", "alphavantage", "s3_json", "polygon", "hdf5"):
+        row = source_row(out, source)
+        assert row["deliveries"] > 0, source
+        assert row["in silver"] > 0, source
+        assert row["rows in"] == row["in silver"] + row["quarantined"], source
     by_rule = {f.rule_id for f in expected.faults if f.kind == "quarantine"}
     for rule in by_rule:
         assert figure(out, f"quarantined: {rule}") == sum(
@@ -61,6 +77,10 @@ def test_demo_runs_the_whole_flow_twice_with_the_same_result(cli: CLI, tmp_path:
         "gold/fct_daily_bars.parquet",
         "gold/agg_bars_weekly.parquet",
         "gold/agg_bar_counts_weekly.parquet",
+        "gold/fct_prices.parquet",
+        "gold/dim_symbol.parquet",
+        "gold/fct_indicators_daily.parquet",
+        "gold/fct_anomalies.parquet",
         "report.html",
     ):
         assert (data / name).exists(), name
@@ -72,6 +92,8 @@ def test_demo_runs_the_whole_flow_twice_with_the_same_result(cli: CLI, tmp_path:
     second = cli("demo")
     assert second.returncode == 0, second.stderr
     assert "6 sample files, 0 newly landed (6 already there)" in second.stdout
+    for source in ("csv_daily", "reference", "alphavantage", "s3_json", "polygon", "hdf5"):
+        assert source_row(second.stdout, source) == source_row(out, source), source
     after = snapshot(data)
     assert after[0] == before[0]  # silver byte for byte
     assert after[1].keys() == before[1].keys()

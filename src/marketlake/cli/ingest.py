@@ -290,12 +290,20 @@ def ingest_polygon_command(
         bool,
         typer.Option("--refresh", help="Download every file again, even if listed unchanged."),
     ] = False,
+    source_dir: Annotated[
+        str | None,
+        typer.Option(
+            "--source-dir",
+            help="Read flat files from this folder (the vendor's key layout) instead of the S3 "
+            "endpoint; no credentials needed (sets sources.polygon.uri).",
+        ),
+    ] = None,
 ) -> None:
     """Ingest Polygon/Massive flat files (S3) into silver trades, quotes or bars; resumable."""
     from datetime import date
 
     from marketlake.cli.render_polygon import polygon_progress, print_polygon_report
-    from marketlake.ingest_polygon import ingest_polygon
+    from marketlake.ingest_polygon import ingest_polygon, with_source_dir
 
     try:
         first = date.fromisoformat(start)
@@ -304,6 +312,11 @@ def ingest_polygon_command(
         state.fail(f"--from/--to must be dates YYYY-MM-DD (got {start!r}, {end!r})")
     chosen = [s for s in symbols.split(",") if s.strip()] if symbols else None
     settings = state.settings()
+    if source_dir is not None:
+        if "://" not in source_dir and not Path(source_dir).is_dir():
+            state.fail(f"--source-dir {source_dir} is not a folder; pass the folder holding "
+                       "us_stocks_sip/... (the vendor's key layout)")  # fmt: skip
+        settings = with_source_dir(settings, source_dir)
     with polygon_progress(state.console(stderr=True)) as on_progress:
         report = ingest_polygon(
             dataset,
@@ -321,3 +334,8 @@ def ingest_polygon_command(
             f"{len(report.failed)} of {len(report.files)} files failed (listed above); the "
             "others were ingested — run the same command again: finished files are skipped"
         )
+
+
+from marketlake.cli import ingest_alphavantage as _alphavantage  # noqa: E402, F401 (registers it)
+from marketlake.cli import ingest_reference as _reference  # noqa: E402, F401 (registers it)
+from marketlake.cli import ingest_s3json as _s3json  # noqa: E402, F401 (registers it)

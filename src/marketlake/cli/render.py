@@ -41,19 +41,27 @@ def print_ingest_report(out: Console, report: IngestReport) -> None:
         out.print(f"[red]✗ {escape(f.path)}: {escape(str(f.error))}[/]")
 
 
-def print_totals(out: Console, totals: LakeTotals, dataset: str) -> None:
-    """Rows in / silver / quarantined by rule / flagged by rule."""
-    table = Table(title=f"silver {dataset} (all ingests now in the lake)", title_justify="left")
-    table.add_column("", style="bold")
-    table.add_column("rows", justify="right")
-    table.add_row("rows in", _n(totals.rows_in))
-    table.add_row("rows in silver", _n(totals.rows_out))
-    table.add_row("rows quarantined", _n(totals.rows_quarantined))
-    for rule, n in totals.quarantined_by_rule.items():
-        table.add_row(f"  quarantined: {rule}", _n(n))
-    for rule, n in totals.flagged_by_rule.items():
-        table.add_row(f"  kept, flagged: {rule}", _n(n))
+def print_source_totals(out: Console, totals: dict[str, LakeTotals]) -> None:
+    """Per source: deliveries, rows in / silver / quarantined / flagged, then why, by rule."""
+    table = Table(title="silver by source (every delivery now in the lake)", title_justify="left")
+    table.add_column("source", style="bold")
+    for col in ("deliveries", "rows in", "in silver", "quarantined", "flagged"):
+        table.add_column(col, justify="right")
+    for source, t in totals.items():
+        flagged = sum(t.flagged_by_rule.values())
+        numbers = (t.ingests, t.rows_in, t.rows_out, t.rows_quarantined, flagged)
+        table.add_row(source, *(_n(n) for n in numbers))
     out.print(table)
+    rules = Table(title="why: rows quarantined (or kept and flagged) by rule", title_justify="left")
+    rules.add_column("rule", style="bold")
+    rules.add_column("source")
+    rules.add_column("rows", justify="right")
+    for source, t in totals.items():
+        for rule, n in t.quarantined_by_rule.items():
+            rules.add_row(f"quarantined: {rule}", source, _n(n))
+        for rule, n in t.flagged_by_rule.items():
+            rules.add_row(f"kept, flagged: {rule}", source, _n(n))
+    out.print(rules)
 
 
 def print_build(out: Console, build: BuildResult) -> None:
@@ -94,8 +102,7 @@ def print_demo(out: Console, result: DemoResult) -> None:
         f"[bold]bronze[/] {len(result.ingest.files)} sample files, {new} newly landed "
         f"({len(result.ingest.files) - new} already there)"
     )
-    for dataset, totals in result.totals.items():
-        print_totals(out, totals, dataset)
+    print_source_totals(out, result.totals)
     print_futures(out, result)
     print_build(out, result.build)
     table = Table(title="where to look", title_justify="left", show_header=False)

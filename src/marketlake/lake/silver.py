@@ -45,6 +45,8 @@ class IngestRecord:
     flagged_by_rule: dict[str, int] = field(default_factory=dict)
     partitions: list[str] = field(default_factory=list)
     published_at: str = ""
+    # The symbols published when only some of a many-symbol delivery were asked for; None: all.
+    symbols: list[str] | None = None
 
 
 def partition_dir(dataset: str, symbol: str, year: int) -> str:

@@ -22,6 +22,10 @@ if TYPE_CHECKING:
     from marketlake.bars import SymbolBars
     from marketlake.bars.continuous_io import ContinuousReport
     from marketlake.ingest_hdf5 import Hdf5Report
+    from marketlake.orchestrate.demo_alphavantage import AlphaVantageDemo
+    from marketlake.orchestrate.demo_polygon import PolygonDemo
+    from marketlake.orchestrate.demo_reference import ReferenceDemo
+    from marketlake.orchestrate.demo_s3json import S3JsonDemo
     from marketlake.warehouse import BuildResult
 
 # The demo's futures sample: about a year of ES-like trades (four quarterly rolls), small
@@ -30,6 +34,8 @@ DEMO_ES_TRADES = 1_500_000
 DEMO_ES_TRADES_PER_DAY = 6_000
 DEMO_BARS_PER_DAY = 50
 DEMO_TIME_BARS = "30m"
+# Sources in the order the demo ingests them (and prints them).
+DEMO_SOURCES = ("csv_daily", "reference", "alphavantage", "s3_json", "polygon", "hdf5")
 
 
 @dataclass(frozen=True)
@@ -54,23 +60,40 @@ class FuturesDemo:
 
 
 @dataclass(frozen=True)
+class DemoSources:
+    """What the demo did with the samples of the other source formats."""
+
+    reference: ReferenceDemo
+    alphavantage: AlphaVantageDemo
+    s3json: S3JsonDemo
+    polygon: PolygonDemo
+
+
+@dataclass(frozen=True)
 class DemoResult:
     """What the demo did and where its outputs are."""
 
     run_id: str
     samples: Path
     ingest: IngestReport
-    totals: dict[str, LakeTotals]  # per silver dataset
+    totals: dict[str, LakeTotals]  # per source, in the order the demo ingests them
     build: BuildResult
     outputs: dict[str, str]
     futures: FuturesDemo
     report: ReportResult
+    sources: DemoSources
 
 
-def lake_totals(settings: Settings, dataset: str | None = None) -> LakeTotals:
-    """Sum the records of every ingest now in silver (of one dataset, or all)."""
+def lake_totals(
+    settings: Settings, dataset: str | None = None, *, source: str | None = None
+) -> LakeTotals:
+    """Sum the records of every ingest now in silver (of one dataset and/or source, or all)."""
     records = [
-        r for r in read_records(open_lake(settings)) if dataset is None or r.dataset == dataset
+        r
+        for r in read_records(open_lake(settings))
+        # An HDF5 record's source names the key layout too: "hdf5:tick/trades".
+        if (dataset is None or r.dataset == dataset)
+        and (source is None or r.source.split(":")[0] == source)
     ]
     by_rule: dict[str, int] = {}
     flagged: dict[str, int] = {}
@@ -130,6 +153,25 @@ def run_futures_demo(settings: Settings, samples: Path, run: Run) -> FuturesDemo
     return FuturesDemo(hdf5=hdf5, bars=bars, continuous=continuous)
 
 
+def run_source_demos(settings: Settings, samples: Path, run: Run) -> DemoSources:
+    """Reference data, Alpha Vantage payloads, JSON records and Polygon flat files, from samples.
+
+    Each is read from a local folder the way the real source is read from its server, so the
+    demo needs no server and no internet.
+    """
+    from marketlake.orchestrate.demo_alphavantage import demo_alphavantage
+    from marketlake.orchestrate.demo_polygon import demo_polygon
+    from marketlake.orchestrate.demo_reference import demo_reference
+    from marketlake.orchestrate.demo_s3json import demo_s3json
+
+    return DemoSources(
+        reference=demo_reference(settings, samples, run),
+        alphavantage=demo_alphavantage(settings, samples, run),
+        s3json=demo_s3json(settings, samples, run),
+        polygon=demo_polygon(settings, samples, run),
+    )
+
+
 def run_demo(
     settings: Settings, *, on_file: Callable[[FileResult], None] | None = None
 ) -> DemoResult:
@@ -144,6 +186,7 @@ def run_demo(
     report = ingest_csv(
         [str(p) for p in csv_set.files], settings=settings, run=run, on_file=on_file
     )
+    sources = run_source_demos(settings, samples, run)
     futures = run_futures_demo(settings, samples, run)
     build = build_warehouse(settings, run=run)
     report_result = write_report(settings, run=run)
@@ -151,9 +194,10 @@ def run_demo(
         run_id=run.run_id,
         samples=samples,
         ingest=report,
-        totals={d: lake_totals(settings, d) for d in ("bars", "trades")},
+        totals={s: lake_totals(settings, source=s) for s in DEMO_SOURCES},
         build=build,
         outputs=output_paths(settings),
         futures=futures,
         report=report_result,
+        sources=sources,
     )

@@ -182,3 +182,56 @@ def test_wrong_credentials_are_a_clear_error(
     with pytest.raises(SourceError, match=r"refused access.*secret_access_key") as info:
         ingest_polygon(TRADES, DAY1, DAY1, settings=settings)
     assert "wrong-secret-123" not in str(info.value)
+
+
+def test_symbol_subsets_then_all_keep_each_row_once(
+    tmp_path: Path, s3_server: S3Server, bucket: str
+) -> None:
+    _put(s3_server, bucket, day_key(TRADES, DAY1), _day(DAY1, lines=3))
+    settings = _settings(tmp_path, s3_server, bucket)
+
+    ingest_polygon(TRADES, DAY1, DAY1, settings=settings, symbols=["AAPL"])
+    ingest_polygon(TRADES, DAY1, DAY1, settings=settings, symbols=["AAPL", "MSFT"])
+    last = ingest_polygon(TRADES, DAY1, DAY1, settings=settings)
+
+    assert [f.outcome for f in last.files] == ["published"]
+    trades = read_dataset(open_lake(settings), "trades")
+    rows = list(zip(trades["symbol"].to_pylist(), trades["price"].to_pylist(), strict=True))
+    assert sorted(rows) == [
+        ("AAPL", 100.0),
+        ("AAPL", 101.0),
+        ("AAPL", 102.0),
+        ("X:BTCUSD", 42000.0),
+    ]
+
+
+def test_a_streamed_day_lands_and_publishes_in_chunks_on_an_s3_lake(
+    tmp_path: Path, s3_server: S3Server, bucket: str, s3_lake_uri: str
+) -> None:
+    lines = [trade("AAPL", f"{100 + i % 10}", "5", ts=T0 + i) for i in range(2_500)]
+    lines[1_234] = trade("AAPL", "100", "-1", ts=T0 + 1_234)
+    _put(s3_server, bucket, day_key(TRADES, DAY1), gz("trades_v1", lines))
+    base = _settings(tmp_path, s3_server, bucket)
+    polygon = base.sources.polygon.model_copy(
+        update={"stream_threshold_mib": 0, "chunk_rows": 1_000}
+    )
+    settings = load_settings(
+        data_dir=tmp_path / "data",
+        lake={
+            "uri": s3_lake_uri,
+            "endpoint_url": s3_server.endpoint_url,
+            "access_key_id": s3_server.access_key,
+            "secret_access_key": s3_server.secret_key,
+        },
+        sources={"polygon": polygon.model_dump() | {"secret_access_key": s3_server.secret_key}},
+    )
+
+    first = ingest_polygon(TRADES, DAY1, DAY1, settings=settings, symbols=["MSFT"])
+    second = ingest_polygon(TRADES, DAY1, DAY1, settings=settings)  # from bronze on S3
+
+    assert [f.outcome for f in (*first.files, *second.files)] == ["published", "published"]
+    lake = open_lake(settings)
+    assert len(lake.glob("bronze/polygon/*/*.csv.gz")) == 1
+    assert read_dataset(lake, "trades").num_rows == 2_499
+    assert len(lake.glob("silver/trades/symbol=AAPL/year=2024/*.parquet")) == 3
+    assert read_quarantine(lake, "trades")["source_row"].to_pylist() == [1_236]

@@ -16,7 +16,6 @@ Decisions:
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 
 import polars as pl
@@ -53,26 +52,48 @@ class Checked:
         return int(self.rows.num_rows + self.quarantined.num_rows)
 
 
-def _unparseable(columns: list[str], present: set[str]) -> pl.Expr:
-    bad = [
-        pl.when(pl.col(c).is_null() & (pl.col(RAW_PREFIX + c).str.strip_chars() != "")).then(
-            pl.format("{} {}", pl.lit(c), pl.col(RAW_PREFIX + c))
+@dataclass(frozen=True)
+class _Rule:
+    """A rule as (broken?, what to say) parts: the test is cheap, the text is built only for
+    the rows that break it (polars evaluates both branches of ``when`` on every row)."""
+
+    parts: tuple[tuple[pl.Expr, pl.Expr], ...]
+    suffix: str = ""
+
+    def broken(self) -> pl.Expr:
+        """True where the row breaks the rule (never null)."""
+        if not self.parts:
+            return pl.lit(False)
+        return pl.any_horizontal([test.fill_null(False) for test, _ in self.parts])
+
+    def message(self) -> pl.Expr:
+        """The message of a row that breaks the rule, else null."""
+        if not self.parts:
+            return pl.lit(None, pl.String)
+        texts = [pl.when(test).then(text) for test, text in self.parts]
+        return pl.when(self.broken()).then(
+            pl.concat_str(texts, separator=", ", ignore_nulls=True) + pl.lit(self.suffix)
+        )
+
+
+def _named(c: str, value: pl.Expr) -> pl.Expr:
+    return pl.format("{} {}", pl.lit(c), value)
+
+
+def _unparseable(columns: list[str], present: set[str]) -> _Rule:
+    raw = RAW_PREFIX
+    parts = tuple(
+        (
+            pl.col(c).is_null() & (pl.col(raw + c).str.strip_chars() != ""),
+            _named(c, pl.col(raw + c)),
         )
         for c in columns
-        if RAW_PREFIX + c in present
-    ]
-    return _joined(bad, " is not a number")
-
-
-def _joined(parts: Sequence[pl.Expr], suffix: str) -> pl.Expr:
-    if not parts:
-        return pl.lit(None, pl.String)
-    return pl.when(pl.any_horizontal([p.is_not_null() for p in parts])).then(
-        pl.concat_str(parts, separator=", ", ignore_nulls=True) + pl.lit(suffix)
+        if raw + c in present
     )
+    return _Rule(parts, " is not a number")
 
 
-def _missing(columns: list[str], present: set[str]) -> pl.Expr:
+def _missing(columns: list[str], present: set[str]) -> _Rule:
     parts = []
     for c in columns:
         raw = RAW_PREFIX + c
@@ -81,37 +102,35 @@ def _missing(columns: list[str], present: set[str]) -> pl.Expr:
             if raw in present
             else pl.lit(True)
         )
-        parts.append(pl.when(pl.col(c).is_null() & blank).then(pl.lit(c)))
-    return _joined(parts, " is empty")
+        parts.append((pl.col(c).is_null() & blank, pl.lit(c)))
+    return _Rule(tuple(parts), " is empty")
 
 
-def _price_range(columns: list[str], *, low_inclusive: bool, price_max: float) -> pl.Expr:
+def _price_range(columns: list[str], *, low_inclusive: bool, price_max: float) -> _Rule:
     parts = []
     for c in columns:
         low = (pl.col(c) < 0) if low_inclusive else (pl.col(c) <= 0)
-        parts.append(
-            pl.when(low | (pl.col(c) >= price_max) | pl.col(c).is_nan()).then(
-                pl.format("{} {}", pl.lit(c), pl.col(c))
-            )
-        )
+        test = low | (pl.col(c) >= price_max) | pl.col(c).is_nan()
+        parts.append((test, _named(c, pl.col(c))))
     bound = "[0" if low_inclusive else "(0"
-    return _joined(parts, f" not in {bound}, {price_max:g})")
+    return _Rule(tuple(parts), f" not in {bound}, {price_max:g})")
 
 
-def _size_invalid(columns: list[str]) -> pl.Expr:
-    parts = [
-        pl.when((pl.col(c) < 0) | pl.col(c).is_nan() | pl.col(c).is_infinite()).then(
-            pl.format("{} {}", pl.lit(c), pl.col(c))
+def _size_invalid(columns: list[str]) -> _Rule:
+    parts = tuple(
+        (
+            (pl.col(c) < 0) | pl.col(c).is_nan() | pl.col(c).is_infinite(),
+            _named(c, pl.col(c)),
         )
         for c in columns
-    ]
-    return _joined(parts, " must be a number >= 0")
+    )
+    return _Rule(parts, " must be a number >= 0")
 
 
-def _rules(kind: str, price_max: float, present: set[str]) -> dict[str, pl.Expr]:
-    """rule id -> expression giving a message when the row breaks the rule, else null."""
+def _rules(kind: str, price_max: float, present: set[str]) -> dict[str, _Rule]:
+    """rule id -> the rule's tests and messages."""
     ts = "window_start" if kind.endswith("aggs_v1") else "sip_timestamp"
-    ts_rule = pl.when(pl.col(ts) <= 0).then(pl.format("{} {} is not a time", pl.lit(ts), ts))
+    ts_rule = _Rule(((pl.col(ts) <= 0, pl.format("{} {} is not a time", pl.lit(ts), ts)),))
     if kind == "trades_v1":
         return {
             "value.unparseable": _unparseable(["price", "size", "sip_timestamp"], present),
@@ -134,19 +153,21 @@ def _rules(kind: str, price_max: float, present: set[str]) -> dict[str, pl.Expr]
     prices = ["open", "high", "low", "close"]
     top = pl.max_horizontal("open", "close", "low")
     bottom = pl.min_horizontal("open", "close", "high")
+    all_prices = pl.all_horizontal([pl.col(c).is_not_null() for c in prices])
+    ohlc = pl.format(
+        "open {} high {} low {} close {}: high must be the highest, low the lowest", *prices
+    )
     return {
         "value.unparseable": _unparseable(
             [*prices, "volume", "window_start", "transactions"], present
         ),
         "value.missing": _missing(["ticker", *prices, "window_start"], present),
         "price.range": _price_range(prices, low_inclusive=False, price_max=price_max),
-        "ohlc.inconsistent": pl.when((pl.col("high") < top) | (pl.col("low") > bottom)).then(
-            pl.format(
-                "open {} high {} low {} close {}: high must be the highest, low the lowest", *prices
-            )
+        "ohlc.inconsistent": _Rule(
+            ((((pl.col("high") < top) | (pl.col("low") > bottom)) & all_prices, ohlc),)
         ),
-        "volume.negative": pl.when(pl.col("volume") < 0).then(
-            pl.format("volume {} < 0", pl.col("volume"))
+        "volume.negative": _Rule(
+            ((pl.col("volume") < 0, pl.format("volume {} < 0", pl.col("volume"))),)
         ),
         "ts.invalid": ts_rule,
     }
@@ -249,9 +270,9 @@ def check_flat_file(
     rules = _rules(kind, price_max, set(parsed.columns))
     first: pl.Expr = pl.lit(None, pl.String)
     for rule_id in reversed([r for r in _ORDER if r in rules]):
-        first = pl.when(rules[rule_id].is_not_null()).then(pl.lit(rule_id)).otherwise(first)
+        first = pl.when(rules[rule_id].broken()).then(pl.lit(rule_id)).otherwise(first)
     message = pl.concat_str(
-        [pl.format("{}: {}", pl.lit(rule), expr) for rule, expr in rules.items()],
+        [pl.format("{}: {}", pl.lit(rule), r.message()) for rule, r in rules.items()],
         separator="; ",
         ignore_nulls=True,
     )
@@ -275,9 +296,9 @@ def check_flat_file(
         .select(_canonical(kind, source, ingest_id))
     )
     silver, bad = pl.collect_all([good, plan.filter(pl.col("rule_id").is_not_null())])
-    # Eager on the (few) bad rows: the streaming engine of polars 2.1 panics on these
-    # string expressions after a filter.
-    quarantined = bad.select(
+    # Eager on the (few) bad rows, rechunked: polars 2.1 panics ("i < self.len()") on these
+    # string expressions over the string views a filter leaves behind.
+    quarantined = bad.rechunk().select(
         pl.lit(dataset).alias("dataset"),
         pl.lit(ingest_id).alias("ingest_id"),
         "source_row",

@@ -9,12 +9,19 @@ from __future__ import annotations
 
 import gzip
 import zlib
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import BinaryIO
 
+import numpy as np
 import polars as pl
 
 from marketlake.errors import SourceError
 
 RAW_PREFIX = "_raw_"
+# Decompressed bytes read at a time when a file is parsed in chunks.
+READ_BLOCK = 8 * 2**20
+NEWLINE = ord("\n")
 
 # kind -> required columns, optional columns (filled with nulls when absent: index aggregates
 # carry no volume/transactions, per-symbol files may leave out the ticker).
@@ -54,12 +61,7 @@ def decompress(data: bytes, *, path: str) -> bytes:
     try:
         return gzip.decompress(data)
     except (EOFError, OSError, zlib.error) as exc:
-        raise SourceError(
-            f"the file is not a complete gzip stream ({exc})",
-            path=path,
-            hint="it was probably cut off in transfer or is still being published; run the "
-            "same command again later to download it again",
-        ) from exc
+        raise _broken(exc, path) from exc
 
 
 def read_flat_file(data: bytes, *, kind: str, path: str, symbol: str | None = None) -> pl.DataFrame:
@@ -79,11 +81,148 @@ def read_flat_file(data: bytes, *, kind: str, path: str, symbol: str | None = No
     Raises:
         SourceError: the gzip is broken, the file is empty, or a required column is missing.
     """
-    if kind not in COLUMNS:
-        raise SourceError(f"unknown flat-file kind {kind!r}", path=path, hint=f"one of {COLUMNS}")
+    _known_kind(kind, path)
     text = decompress(data, path=path)
     if not text.strip():
         raise SourceError("the file is empty (no header)", path=path, hint="download it again")
+    return typed_frame(text, kind=kind, path=path, symbol=symbol, first_line=2)
+
+
+def iter_flat_file(
+    stream: BinaryIO,
+    *,
+    kind: str,
+    path: str,
+    symbol: str | None = None,
+    chunk_rows: int,
+    first_chunk: int = 0,
+) -> Iterator[FlatChunk]:
+    """Parse a flat file in chunks of ``chunk_rows`` data lines, in bounded memory.
+
+    The gzip stream is decompressed block by block and cut at line ends; each chunk is parsed
+    exactly as :func:`read_flat_file` parses a whole file (the header is put in front of it), so
+    both give the same rows. Chunk boundaries depend only on ``chunk_rows``: chunk ``n`` always
+    holds lines ``n * chunk_rows`` onwards, which is what lets an interrupted publish resume.
+
+    Args:
+        stream: The ``.csv.gz`` bytes (a file, or ``io.BytesIO``).
+        kind: ``trades_v1``, ``quotes_v1``, ``minute_aggs_v1`` or ``day_aggs_v1``.
+        path: Where the file came from (for errors).
+        symbol: The symbol of a per-symbol file, used when the file has no ``ticker`` column.
+        chunk_rows: Data lines per chunk.
+        first_chunk: Skip the chunks before this one (decompressed, not parsed).
+
+    Yields:
+        The chunks in order; ``frame`` as from :func:`read_flat_file` (``source_row`` counts
+        lines of the whole file).
+
+    Raises:
+        SourceError: the gzip is broken (found when the reader gets there), the file is empty,
+            or a required column is missing.
+    """
+    _known_kind(kind, path)
+    blocks = _line_blocks(stream, chunk_rows=chunk_rows, path=path)
+    for number, (text, lines) in enumerate(blocks):
+        if number >= first_chunk:
+            frame = typed_frame(
+                text, kind=kind, path=path, symbol=symbol,
+                first_line=2 + number * chunk_rows,
+            )  # fmt: skip
+            if frame.height != lines:
+                raise SourceError(
+                    f"chunk {number} has {frame.height} rows for {lines} lines (a quoted field "
+                    "spans lines?)",
+                    path=path,
+                    hint="raise sources.polygon.stream_threshold_mib to read the file whole",
+                )
+            yield FlatChunk(number=number, frame=frame)
+
+
+@dataclass(frozen=True)
+class FlatChunk:
+    """One chunk of a flat file: its number (from 0) and its parsed rows."""
+
+    number: int
+    frame: pl.DataFrame
+
+
+def _line_blocks(stream: BinaryIO, *, chunk_rows: int, path: str) -> Iterator[tuple[bytes, int]]:
+    """(the header line + the next ``chunk_rows`` lines, how many) until the end of the file."""
+    reader = gzip.GzipFile(fileobj=stream, mode="rb")
+    pieces: list[memoryview] = []  # the lines of the chunk so far, not copied until joined
+    lines = 0
+    header = b""
+    try:
+        while True:
+            block = reader.read(READ_BLOCK)
+            if not header:
+                if not block.strip():
+                    raise SourceError(
+                        "the file is empty (no header)", path=path, hint="download it again"
+                    )
+                while b"\n" not in block:  # a header longer than a block: unusual, but fine
+                    more = reader.read(READ_BLOCK)
+                    if not more:
+                        block += b"\n"
+                        break
+                    block += more
+                cut = block.index(b"\n") + 1
+                header, block = block[:cut], block[cut:]
+            if not block:
+                break
+            view, count = memoryview(block), block.count(b"\n")
+            used, start = 0, 0  # newlines of this block handed out; where the rest starts
+            ends = None
+            while lines + count - used >= chunk_rows:
+                if ends is None:  # once per block, however many chunks end in it
+                    ends = np.flatnonzero(np.frombuffer(block, dtype=np.uint8) == NEWLINE)
+                used += chunk_rows - lines
+                stop = int(ends[used - 1]) + 1
+                pieces.append(view[start:stop])
+                yield b"".join([header, *pieces]), chunk_rows  # the one copy of the text
+                pieces, lines, start = [], 0, stop
+            if start < len(block):
+                pieces.append(view[start:])
+                lines += count - used
+    except (EOFError, OSError, zlib.error) as exc:
+        raise _broken(exc, path) from exc
+    if pieces:
+        ends_line = pieces[-1][-1] == NEWLINE
+        yield b"".join([header, *pieces]), lines + (0 if ends_line else 1)
+
+
+def _broken(exc: BaseException, path: str) -> SourceError:
+    return SourceError(
+        f"the file is not a complete gzip stream ({exc})",
+        path=path,
+        hint="it was probably cut off in transfer or is still being published; run the "
+        "same command again later to download it again",
+    )
+
+
+def _known_kind(kind: str, path: str) -> None:
+    if kind not in COLUMNS:
+        raise SourceError(f"unknown flat-file kind {kind!r}", path=path, hint=f"one of {COLUMNS}")
+
+
+def typed_frame(
+    text: bytes, *, kind: str, path: str, symbol: str | None, first_line: int
+) -> pl.DataFrame:
+    """Parse CSV text (header + lines) into typed columns; see :func:`read_flat_file`.
+
+    Args:
+        text: The decompressed CSV, header first.
+        kind: The flat-file kind.
+        path: Where the file came from (for errors).
+        symbol: The symbol of a per-symbol file, when the file has no ``ticker`` column.
+        first_line: The line number (in the whole file) of the first data line.
+
+    Returns:
+        The typed frame, ``source_row`` counting from ``first_line``.
+
+    Raises:
+        SourceError: the CSV cannot be read or a required column is missing.
+    """
     try:
         frame = pl.read_csv(
             text, infer_schema=False, truncate_ragged_lines=True, quote_char='"', low_memory=False
@@ -115,7 +254,7 @@ def read_flat_file(data: bytes, *, kind: str, path: str, symbol: str | None = No
     out = pl.DataFrame(typed).with_columns(raw)
     if symbol is not None:
         out = out.with_columns(pl.coalesce(pl.col("ticker"), pl.lit(symbol)).alias("ticker"))
-    line = pl.int_range(2, pl.len() + 2, dtype=pl.Int64)  # line 1 is the header
+    line = pl.int_range(first_line, pl.len() + first_line, dtype=pl.Int64)
     return out.with_columns(line.alias("source_row"))
 
 

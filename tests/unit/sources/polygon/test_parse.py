@@ -111,3 +111,68 @@ def test_both_key_layouts_name_the_same_day() -> None:
     assert per_day.logical_key == "us_stocks_sip/trades_v1/2024-01-02"
     assert (per_symbol.day, per_symbol.symbol) == (day, "AAPL")
     assert parse_key("us_stocks_sip/trades_v1/2024/01/readme.txt") is None
+
+
+@pytest.mark.parametrize("chunk_rows", [1, 2, 3, 7, 1_000])
+@pytest.mark.parametrize("ending", ["\n", "", "\n\n"])
+def test_chunks_parse_exactly_like_the_whole_file(chunk_rows: int, ending: str) -> None:
+    import io
+
+    import polars as pl
+
+    from marketlake.sources.polygon.parse import iter_flat_file
+    from tests.unit.sources.polygon.vendor import HEADERS
+
+    lines = [trade("AAPL", f"{100 + i}", str(i), ts=T0 + i) for i in range(6)]
+    lines[2] = trade("AAPL", "x", "1", ts=T0 + 2)
+    data = gzip.compress(("\n".join([HEADERS["trades_v1"], *lines]) + ending).encode())
+    whole = read_flat_file(data, kind="trades_v1", path="x.csv.gz")
+
+    chunks = list(
+        iter_flat_file(io.BytesIO(data), kind="trades_v1", path="x.csv.gz", chunk_rows=chunk_rows)
+    )
+
+    assert [c.number for c in chunks] == list(range(len(chunks)))
+    assert all(c.frame.height == chunk_rows for c in chunks[:-1])
+    assert pl.concat([c.frame for c in chunks]).equals(whole)
+    resumed = list(
+        iter_flat_file(
+            io.BytesIO(data), kind="trades_v1", path="x.csv.gz", chunk_rows=chunk_rows,
+            first_chunk=1,
+        )
+    )  # fmt: skip
+    assert [c.number for c in resumed] == [c.number for c in chunks[1:]]
+
+
+def test_a_chunked_read_of_a_truncated_file_is_a_clear_error() -> None:
+    import io
+
+    from marketlake.sources.polygon.parse import iter_flat_file
+
+    data = gz("trades_v1", [trade("AAPL", "1", "1", ts=T0 + i) for i in range(2_000)])
+    with pytest.raises(SourceError, match="not a complete gzip stream"):
+        list(
+            iter_flat_file(
+                io.BytesIO(data[: len(data) // 2]), kind="trades_v1", path="x", chunk_rows=100
+            )
+        )
+
+
+@pytest.mark.parametrize("block", [7, 64, 1_000])
+def test_lines_split_across_read_blocks_are_kept_whole(
+    block: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import io
+
+    import polars as pl
+
+    from marketlake.sources.polygon import parse
+
+    monkeypatch.setattr(parse, "READ_BLOCK", block)  # small reads: lines span several blocks
+    data = gz("trades_v1", [trade("MSFT", f"{10 + i}", "1", ts=T0 + i) for i in range(50)])
+    whole = read_flat_file(data, kind="trades_v1", path="x.csv.gz")
+
+    chunks = list(parse.iter_flat_file(io.BytesIO(data), kind="trades_v1", path="x", chunk_rows=4))
+
+    assert [c.frame.height for c in chunks] == [4] * 12 + [2]
+    assert pl.concat([c.frame for c in chunks]).equals(whole)
