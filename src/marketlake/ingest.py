@@ -17,10 +17,11 @@ from typing import Literal
 
 from marketlake.config import Settings
 from marketlake.errors import MarketLakeError, SourceError
-from marketlake.lake import Lake, open_lake
-from marketlake.lake.bronze import ManifestEntry, deliveries_of, land
-from marketlake.lake.silver import IngestRecord, get_record, publish_ingest
-from marketlake.ops.ledger import LedgerRow, Run
+from marketlake.lake import open_lake
+from marketlake.lake.bronze import land
+from marketlake.lake.deliveries import fill_row, prior_of, skip_row
+from marketlake.lake.silver import IngestRecord, publish_ingest
+from marketlake.ops.ledger import Run
 
 log = logging.getLogger(__name__)
 
@@ -51,23 +52,6 @@ class IngestReport:
     def failed(self) -> list[FileResult]:
         """The files that could not be ingested."""
         return [f for f in self.files if f.outcome == "failed"]
-
-
-def _fill_row(row: LedgerRow, record: IngestRecord, size: int) -> None:
-    row.rows_in, row.rows_out = record.rows_in, record.rows_out
-    row.rows_quarantined, row.bytes = record.rows_quarantined, size
-    row.details = {
-        "ingest_id": record.ingest_id,
-        "quarantined_by_rule": record.quarantined_by_rule,
-        "flagged_by_rule": record.flagged_by_rule,
-    }
-
-
-def _superseded_by(lake: Lake, entry: ManifestEntry) -> str | None:
-    for later in deliveries_of(lake, entry.source, entry.logical_key):
-        if entry.ingest_id in later.supersedes:
-            return later.ingest_id
-    return None
 
 
 def ingest_csv_file(
@@ -104,15 +88,10 @@ def ingest_csv_file(
             )
             result.ingest_id = entry.ingest_id
             row.details["ingest_id"] = entry.ingest_id
-            record = get_record(lake, entry.ingest_id)
-            if record is not None and not reprocess:
-                row.status, result.outcome, result.record = "skipped", "unchanged", record
-                _fill_row(row, record, len(data))
-                return result
-            newer = _superseded_by(lake, entry) if record is None else None
-            if newer is not None:
-                row.status, result.outcome = "skipped", "superseded"
-                row.details["superseded_by"] = newer
+            prior = prior_of(lake, entry, reprocess=reprocess)
+            if prior is not None:
+                skip_row(row, prior, len(data))
+                result.outcome, result.record = prior.outcome, prior.record
                 return result
 
             csv_settings = settings.sources.csv_daily
@@ -143,7 +122,7 @@ def ingest_csv_file(
                 supersedes=entry.supersedes,
             )
             result.outcome, result.record = "published", record
-            _fill_row(row, record, len(data))
+            fill_row(row, record, len(data))
     except MarketLakeError as exc:
         result.error = exc
         log.warning("ingest failed: %s", exc, extra={"path": str(path)})

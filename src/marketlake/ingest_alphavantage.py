@@ -25,8 +25,9 @@ from marketlake.config import Settings
 from marketlake.errors import MarketLakeError, SourceError
 from marketlake.ingest import FileResult, IngestReport
 from marketlake.lake import Lake, open_lake
-from marketlake.lake.bronze import ManifestEntry, deliveries_of, land, read_manifest
-from marketlake.lake.silver import get_record, publish_ingest
+from marketlake.lake.bronze import ManifestEntry, land, read_manifest
+from marketlake.lake.deliveries import fill_row, prior_of, skip_row
+from marketlake.lake.silver import publish_ingest
 from marketlake.ops.ledger import LedgerRow, Run
 from marketlake.quality.validate import Validated
 from marketlake.sources.alphavantage import (
@@ -172,18 +173,6 @@ def _validate(
     return Validated(rows=rows, quarantined=validated.quarantined, flagged_by_rule=flagged)
 
 
-def _fill_row(row: LedgerRow, result: FileResult, size: int) -> None:
-    record = result.record
-    if record is not None:
-        row.rows_in, row.rows_out = record.rows_in, record.rows_out
-        row.rows_quarantined = record.rows_quarantined
-        row.details |= {
-            "quarantined_by_rule": record.quarantined_by_rule,
-            "flagged_by_rule": record.flagged_by_rule,
-        }
-    row.bytes = size
-
-
 def _publish(
     lake: Lake,
     entry: ManifestEntry,
@@ -197,17 +186,11 @@ def _publish(
     """Parse, validate and publish one landed reply (unless published or superseded already)."""
     result.ingest_id = entry.ingest_id
     row.details["ingest_id"] = entry.ingest_id
-    record = get_record(lake, entry.ingest_id)
-    if record is not None and not reprocess:
-        row.status, result.outcome, result.record = "skipped", "unchanged", record
-        _fill_row(row, result, len(data))
+    prior = prior_of(lake, entry, reprocess=reprocess)
+    if prior is not None:
+        skip_row(row, prior, len(data))
+        result.outcome, result.record = prior.outcome, prior.record
         return
-    if record is None:
-        for later in deliveries_of(lake, entry.source, entry.logical_key):
-            if entry.ingest_id in later.supersedes:
-                row.status, result.outcome = "skipped", "superseded"
-                row.details["superseded_by"] = later.ingest_id
-                return
     parsed = parse_series(data, symbol=result.symbol, path=result.path)
     validated = _validate(
         parsed.rows,
@@ -227,7 +210,7 @@ def _publish(
         supersedes=entry.supersedes,
     )
     result.outcome = "published"
-    _fill_row(row, result, len(data))
+    fill_row(row, result.record, len(data))
 
 
 def _land_and_publish(

@@ -14,10 +14,11 @@ from pathlib import Path
 
 from marketlake.config import Settings
 from marketlake.errors import MarketLakeError, SourceError
-from marketlake.ingest import FileResult, _fill_row
+from marketlake.ingest import FileResult
 from marketlake.lake import open_lake
 from marketlake.lake.bronze import land
-from marketlake.lake.silver import get_record, publish_ingest
+from marketlake.lake.deliveries import fill_row, prior_of, skip_row
+from marketlake.lake.silver import publish_ingest
 from marketlake.ops.ledger import Run
 
 log = logging.getLogger(__name__)
@@ -78,10 +79,10 @@ def ingest_symbols(
             )
             result.ingest_id = entry.ingest_id
             row.details["ingest_id"] = entry.ingest_id
-            record = get_record(lake, entry.ingest_id)
-            if record is not None and not reprocess:
-                row.status, result.outcome, result.record = "skipped", "unchanged", record
-                _fill_row(row, record, len(data))
+            prior = prior_of(lake, entry, reprocess=reprocess)
+            if prior is not None:
+                skip_row(row, prior, len(data))
+                result.outcome, result.record = prior.outcome, prior.record
                 return result
             parsed = reference.parse_reference(
                 data,
@@ -104,7 +105,7 @@ def ingest_symbols(
                 # Deliberately no `supersedes`: an earlier description stays in silver as history.
             )
             result.outcome, result.record = "published", record
-            _fill_row(row, record, len(data))
+            fill_row(row, record, len(data))
     except MarketLakeError as exc:
         result.error = exc
         log.warning("reference ingest failed: %s", exc, extra={"path": str(path)})

@@ -26,7 +26,8 @@ from typing import Any, Literal
 from marketlake.config import S3JsonSettings, Settings
 from marketlake.errors import MarketLakeError, SourceError
 from marketlake.lake import Lake, open_lake
-from marketlake.lake.bronze import deliveries_of, land
+from marketlake.lake.bronze import land
+from marketlake.lake.deliveries import fill_row, prior_of, skip_row
 from marketlake.lake.silver import IngestRecord, get_record, publish_ingest
 from marketlake.ops.ledger import LedgerRow, Run
 from marketlake.sources.s3_json import (
@@ -148,16 +149,6 @@ def _check(
     return check_anomalies(records, pattern=pattern, source=SOURCE, ingest_id=ingest_id)
 
 
-def _fill(row: LedgerRow, record: IngestRecord, size: int) -> None:
-    row.rows_in, row.rows_out = record.rows_in, record.rows_out
-    row.rows_quarantined, row.bytes = record.rows_quarantined, size
-    row.details.update(
-        ingest_id=record.ingest_id,
-        quarantined_by_rule=record.quarantined_by_rule,
-        flagged_by_rule=record.flagged_by_rule,
-    )
-
-
 def _ingest_object(
     lake: Lake, item: Listed, data: bytes, *, url: str, kind: str, interval: str,
     settings: Settings, reprocess: bool, result: S3JsonObject, row: LedgerRow,
@@ -172,16 +163,10 @@ def _ingest_object(
     )
     result.ingest_id = row.details["ingest_id"] = entry.ingest_id
     row.details["url"] = url
-    record = get_record(lake, entry.ingest_id)
-    if record is not None and not reprocess:
-        row.status, result.outcome, result.record = "skipped", "unchanged", record
-        _fill(row, record, len(data))
-        return
-    if record is None and any(
-        entry.ingest_id in later.supersedes
-        for later in deliveries_of(lake, SOURCE, entry.logical_key)
-    ):
-        row.status, result.outcome = "skipped", "superseded"
+    prior = prior_of(lake, entry, reprocess=reprocess)
+    if prior is not None:
+        skip_row(row, prior, len(data))
+        result.outcome, result.record = prior.outcome, prior.record
         return
     checked = _check(
         data, item, kind=kind, interval=interval, ingest_id=entry.ingest_id, settings=settings
@@ -198,7 +183,7 @@ def _ingest_object(
         supersedes=entry.supersedes,
     )
     result.outcome, result.record = "published", record
-    _fill(row, record, len(data))
+    fill_row(row, record, len(data))
 
 
 def ingest_s3json(

@@ -21,14 +21,13 @@ from marketlake.ingest_hdf5.land import (
     file_sha256,
     land_file,
     manifest_entry,
-    superseded_by,
 )
 from marketlake.ingest_hdf5.pipeline import publish_key
 from marketlake.lake import Lake, open_lake
 from marketlake.lake.bronze import ManifestEntry
+from marketlake.lake.deliveries import prior_of, skip_row
 from marketlake.lake.silver import (
     IngestRecord,
-    get_record,
     progress_key,
     publish_chunked_record,
     record_key,
@@ -101,17 +100,12 @@ def _ingest_key(
         with run.step(f"ingest.{hdf5_ticks.SOURCE}", f"{path}#{layout.key}") as row:
             row.bytes = entry.size
             row.details.update(ingest_id=entry.ingest_id, key=layout.key, layout=layout.layout)
-            record = get_record(lake, entry.ingest_id)
-            if record is not None and not reprocess:
-                lake.remove(progress_key(entry.ingest_id))  # a crash after the record
-                row.status, result.outcome, result.record = "skipped", "unchanged", record
-                row.rows_in, row.rows_out = record.rows_in, record.rows_out
-                row.rows_quarantined = record.rows_quarantined
-                return result
-            newer = superseded_by(lake, entry) if record is None else None
-            if newer is not None:
-                row.status, result.outcome = "skipped", "superseded"
-                row.details["superseded_by"] = newer
+            prior = prior_of(lake, entry, reprocess=reprocess)
+            if prior is not None:
+                if prior.record is not None:
+                    lake.remove(progress_key(entry.ingest_id))  # a crash after the record
+                skip_row(row, prior, entry.size)
+                result.outcome, result.record = prior.outcome, prior.record
                 return result
             if reprocess:
                 # Start over, and let an interrupted reprocess be seen as interrupted.

@@ -143,10 +143,3 @@ def manifest_entry(
     )
     lake.write_json(manifest_key(hdf5_ticks.SOURCE, logical_key, ingest_id), asdict(entry))
     return entry
-
-
-def superseded_by(lake: Lake, entry: ManifestEntry) -> str | None:
-    for later in deliveries_of(lake, entry.source, entry.logical_key):
-        if entry.ingest_id in later.supersedes:
-            return later.ingest_id
-    return None
