@@ -9,7 +9,7 @@ PYTHON ?= python3
 UV := $(shell command -v uv 2>/dev/null || echo "$(PYTHON) -m uv")
 RUN := $(UV) run --frozen --no-sync
 
-.PHONY: help install demo test lint typecheck unit bench clean
+.PHONY: help install demo test lint typecheck services unit bench clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -33,7 +33,10 @@ lint: install  ## ruff lint + format check
 typecheck: install  ## mypy --strict on src
 	$(RUN) mypy
 
-test: lint typecheck  ## the whole suite: lint, types, unit, integration (real dbt), e2e (the CLI)
+services:  ## start the servers the tests need when missing (PostgreSQL; S3 is started by the tests)
+	bash scripts/services.sh postgres
+
+test: lint typecheck services  ## the whole suite: lint, types, unit, integration (real dbt, PostgreSQL, S3), e2e
 	$(RUN) pytest
 
 bench: install  ## benchmarks (not part of test); figures go to bench/RESULTS.md

@@ -66,3 +66,7 @@ class WarehouseError(TerminalError):
 
 class WarehouseLockedError(TransientError):
     """Another process holds the warehouse's write lock."""
+
+
+class WarehouseUnavailableError(TransientError):
+    """The warehouse server (PostgreSQL, Snowflake) did not answer; retrying later may succeed."""

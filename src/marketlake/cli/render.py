@@ -64,10 +64,14 @@ def print_source_totals(out: Console, totals: dict[str, LakeTotals]) -> None:
     out.print(rules)
 
 
+_ENGINES = {"duckdb": "DuckDB", "postgres": "PostgreSQL", "snowflake": "Snowflake"}
+
+
 def print_build(out: Console, build: BuildResult) -> None:
     """What dbt built and tested."""
     out.print(
-        f"[bold]warehouse[/] dbt build on DuckDB: [green]{build.models_built} models built[/], "
+        f"[bold]warehouse[/] dbt build on {_ENGINES.get(build.target, build.target)}: "
+        f"[green]{build.models_built} models built[/], "
         f"[green]{build.tests_passed} tests passed[/] ({build.unit_tests_passed} unit tests), "
         f"{build.tests_failed} failed, {build.seconds:.1f}s"
     )

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -16,7 +17,7 @@ from typing import Any, Literal
 import yaml
 
 from marketlake.config import Settings
-from marketlake.errors import WarehouseError
+from marketlake.errors import ConfigError, WarehouseError
 from marketlake.warehouse.duckdb_target import is_lock_error, locked_error
 
 log = logging.getLogger(__name__)
@@ -24,6 +25,9 @@ log = logging.getLogger(__name__)
 PROJECT_DIR = Path(__file__).parent / "dbt_project"
 PROFILE_NAME = "marketlake"
 TARGET_NAME = "duckdb"
+# dbt reads the PostgreSQL password from here (set for the run only, never written to a file).
+PASSWORD_ENV = "MARKETLAKE_DBT_POSTGRES_PASSWORD"
+TZ_ENV = "PGTZ"
 
 ConsoleLevel = Literal["none", "error", "warn", "info", "debug"]
 
@@ -84,45 +88,76 @@ def project_vars(settings: Settings) -> dict[str, Any]:
 
     Returns:
         ``anomaly_<name>`` -> value, for every ``anomaly_*`` setting (read by the project's
-        ``anomaly_threshold`` macro, whose defaults equal the settings' defaults).
+        ``anomaly_threshold`` macro, whose defaults equal the settings' defaults), and on
+        PostgreSQL ``schema_prefix`` (read by ``generate_schema_name`` and the sources).
     """
     gold = settings.warehouse.gold.model_dump()
-    return {name: value for name, value in gold.items() if name.startswith("anomaly_")}
+    found: dict[str, Any] = {k: v for k, v in gold.items() if k.startswith("anomaly_")}
+    if settings.warehouse.target == "postgres":
+        found["schema_prefix"] = settings.warehouse.postgres.schema_prefix
+    return found
 
 
 def write_profile(settings: Settings, paths: DbtPaths) -> Path:
-    """Write the dbt-duckdb ``profiles.yml`` (no secrets: the DuckDB file needs none).
+    """Write ``profiles.yml`` for the configured target (``warehouse.target``).
+
+    No secret is ever written: the PostgreSQL password is read by dbt from the environment
+    variable :data:`PASSWORD_ENV`, which :func:`run_dbt` sets for the run only.
 
     Returns:
         The profile's path.
     """
-    duck = settings.warehouse.duckdb
-    profile = {
-        PROFILE_NAME: {
-            "target": TARGET_NAME,
-            "outputs": {
-                TARGET_NAME: {
-                    "type": "duckdb",
-                    "path": str(settings.duckdb_path),
-                    "schema": "main",
-                    "threads": duck.threads,
-                    # One DuckDB instance for the whole run (reopening per node costs ~25%);
-                    # run_dbt closes it afterwards so the file's lock is released.
-                    "keep_open": True,
-                    "settings": {
-                        "threads": duck.threads,
-                        "memory_limit": duck.memory_limit,
-                        # Casts between instants and dates must not depend on the host's zone.
-                        "TimeZone": "UTC",
-                    },
-                }
-            },
-        }
-    }
+    target = settings.warehouse.target
+    if target == "postgres":
+        output = _postgres_output(settings)
+    elif target == "duckdb":
+        output = _duckdb_output(settings)
+    else:
+        raise ConfigError(
+            f"dbt cannot run on warehouse.target {target!r} here",
+            hint="use --target duckdb or --target postgres",
+        )
+    profile = {PROFILE_NAME: {"target": target, "outputs": {target: output}}}
     paths.profiles_dir.mkdir(parents=True, exist_ok=True)
     path = paths.profiles_dir / "profiles.yml"
     path.write_text(yaml.safe_dump(profile, sort_keys=False))
     return path
+
+
+def _duckdb_output(settings: Settings) -> dict[str, Any]:
+    duck = settings.warehouse.duckdb
+    return {
+        "type": "duckdb",
+        "path": str(settings.duckdb_path),
+        "schema": "main",
+        "threads": duck.threads,
+        # One DuckDB instance for the whole run (reopening per node costs ~25%);
+        # run_dbt closes it afterwards so the file's lock is released.
+        "keep_open": True,
+        "settings": {
+            "threads": duck.threads,
+            "memory_limit": duck.memory_limit,
+            # Casts between instants and dates must not depend on the host's zone.
+            "TimeZone": "UTC",
+        },
+    }
+
+
+def _postgres_output(settings: Settings) -> dict[str, Any]:
+    pg = settings.warehouse.postgres
+    return {
+        "type": "postgres",
+        "host": pg.host,
+        "port": pg.port,
+        "user": pg.user,
+        "password": "{{ env_var('" + PASSWORD_ENV + "', '') }}",
+        "dbname": pg.dbname,
+        "schema": f"{pg.schema_prefix}main",
+        "threads": pg.threads,
+        "connect_timeout": pg.connect_timeout_s,
+        "sslmode": pg.sslmode,
+        "retries": 1,
+    }
 
 
 def run_dbt(
@@ -156,7 +191,7 @@ def run_dbt(
         "--profiles-dir",
         str(paths.profiles_dir),
         "--target",
-        TARGET_NAME,
+        settings.warehouse.target,
         "--vars",
         json.dumps(project_vars(settings)),
         "--target-path",
@@ -173,12 +208,26 @@ def run_dbt(
         "--no-version-check",
     ]
     log.debug("dbt %s", " ".join(args))
+    duckdb = settings.warehouse.target == "duckdb"
+    password = settings.warehouse.postgres.password
+    saved = os.environ.get(TZ_ENV)
+    if not duckdb:
+        # Casts between instants and dates must not depend on the server's zone (libpq).
+        os.environ[TZ_ENV] = "UTC"
+        if password is not None:
+            os.environ[PASSWORD_ENV] = password.get_secret_value()
     try:
         result = dbtRunner().invoke(args)
     finally:
-        _release_duckdb()
+        os.environ.pop(PASSWORD_ENV, None)
+        if saved is None:
+            os.environ.pop(TZ_ENV, None)
+        else:
+            os.environ[TZ_ENV] = saved
+        if duckdb:
+            _release_duckdb()
     if result.exception is not None or result.result is None:
-        if is_lock_error(str(result.exception)):
+        if duckdb and is_lock_error(str(result.exception)):
             raise locked_error(settings.duckdb_path, str(result.exception))
         raise WarehouseError(
             f"dbt {command[0]} could not run: {result.exception}",

@@ -2,7 +2,8 @@
 
 Each mart becomes ``<gold>/<model>.parquet``, replaced atomically: DuckDB writes a temporary file
 in the same folder and it is renamed over the old one (on object stores, one PUT). Rows are
-written sorted by every column, so the same tables give the same files.
+written sorted by every column, so the same tables give the same files. On PostgreSQL the marts
+are read with COPY and written by Arrow (:mod:`marketlake.warehouse.postgres_export`).
 """
 
 from __future__ import annotations
@@ -43,7 +44,7 @@ def export_marts(settings: Settings) -> list[ExportedMart]:
     """Export every table of the ``marts`` schema to ``<gold_uri>/<model>.parquet``.
 
     Args:
-        settings: Where the warehouse is and where gold goes.
+        settings: Where the warehouse is (DuckDB or PostgreSQL) and where gold goes.
 
     Returns:
         The exported marts, by model name.
@@ -53,6 +54,10 @@ def export_marts(settings: Settings) -> list[ExportedMart]:
         WarehouseError: a mart could not be written.
     """
     gold = Lake(settings.gold_uri, settings.storage_options())
+    if settings.warehouse.target == "postgres":
+        from marketlake.warehouse.postgres_export import export_postgres_marts
+
+        return export_postgres_marts(settings, gold)
     con = connect(settings.duckdb_path, read_only=True)
     try:
         models = [

@@ -29,6 +29,10 @@
 {%- set ema_26 = marketlake.ema_step(26, "bar.close", "prev.ema_26", close_sum, position) -%}
 {%- set macd = "(" ~ ema_12 ~ ") - (" ~ ema_26 ~ ")" -%}
 {%- set macd_sum = marketlake.seed_sum_step(macd, "prev.macd_sum", position, 25, 33) -%}
+{#- Snowflake caps recursion depth: the same smoothers as scans (smoothing_scan.sql). -#}
+{%- if marketlake.smoothers_by_scan() %}
+{{ marketlake.smoothed_by_scan(bar) }}
+{%- else %}
 with recursive
 
 smoothed as (
@@ -102,3 +106,4 @@ final as (
 )
 
 select * from final
+{%- endif %}

@@ -48,9 +48,12 @@ with_previous as (
 final as (
 
     select
-        {{ marketlake.surrogate_key(['symbol', 'kind', 'threshold', 'source', 'bar_number']) }}
-            as bar_key,
-        {{ marketlake.surrogate_key(['symbol', 'kind', 'threshold', 'source']) }} as series_key,
+        {{ marketlake.surrogate_key(
+            ['symbol', 'kind', marketlake.key_number('threshold'), 'source', 'bar_number']
+        ) }} as bar_key,
+        {{ marketlake.surrogate_key(
+            ['symbol', 'kind', marketlake.key_number('threshold'), 'source']
+        ) }} as series_key,
         symbol,
         kind,
         threshold,
