@@ -1,7 +1,7 @@
 """Publish one Polygon flat file to silver chunk by chunk, resumably, in bounded memory.
 
-    reader thread (gunzip, cut at line ends, parse) --(one chunk ahead)--> filter, checks,
-    Parquet files of the chunk --> progress
+    reader thread (gunzip, cut at line ends, parse) --(one chunk ahead)--> filter, checks -->
+    writer threads (Parquet files of the chunk, while the next chunk is checked) --> progress
 
 Every file, small or multi-GB, takes this path: a small file is one chunk. Chunks are committed in
 order with the lake's chunked publish (``silver/_progress/<ingest_id>.json`` after each chunk's
@@ -12,17 +12,20 @@ resume for other symbols starts over instead of mixing two subsets.
 
 from __future__ import annotations
 
+import io
 import logging
 import queue
 import threading
 from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import BinaryIO, TypeVar
 
 import polars as pl
 import pyarrow as pa
 import pyarrow.compute as pc
+import pyarrow.parquet as pq
 
 from marketlake.config import Settings
 from marketlake.lake import Lake
@@ -33,10 +36,9 @@ from marketlake.lake.silver import (
     chunk_quarantine_key,
     publish_chunked_record,
     read_progress,
-    write_parquet_encoded,
     write_progress,
 )
-from marketlake.sources.polygon import SILVER_OF, SOURCE, FlatFile, check_flat_file
+from marketlake.sources.polygon import SILVER_OF, SOURCE, Checked, FlatFile, check_flat_file
 from marketlake.sources.polygon.parse import FlatChunk, iter_flat_file
 
 log = logging.getLogger(__name__)
@@ -128,10 +130,21 @@ def split_partitions(rows: pa.Table) -> Iterator[tuple[str, int, pa.Table]]:
         start += length
 
 
-def _write_chunk(
-    lake: Lake, progress: ChunkProgress, chunk: FlatChunk, *, flat: FlatFile, dataset: str,
+@dataclass
+class _Pending:
+    """A checked chunk whose silver files are being written by the pool."""
+
+    number: int
+    checked: Checked
+    files: list[Future[str]]
+    quarantine: str | None
+
+
+def _start_chunk(
+    lake: Lake, ingest_id: str, chunk: FlatChunk, *, flat: FlatFile, dataset: str,
     symbols: list[str] | None, settings: Settings, pool: ThreadPoolExecutor,
-) -> None:  # fmt: skip
+) -> _Pending:  # fmt: skip
+    """Check a chunk, write its quarantine and hand its partitions to the writers."""
     frame = chunk.frame
     if symbols is not None:
         frame = frame.filter(pl.col("ticker").is_in(symbols))
@@ -140,23 +153,72 @@ def _write_chunk(
         kind=flat.kind,
         dataset=dataset,
         source=SOURCE,
-        ingest_id=progress.ingest_id,
+        ingest_id=ingest_id,
         price_max=settings.quality.price_max,
+        raw_of=chunk.raw_of,
     )
-    files: list[str] = []
-    if checked.rows.num_rows:
 
-        def write(part: tuple[str, int, pa.Table]) -> str:
-            symbol, year, table = part
-            key = chunk_key(dataset, symbol, year, progress.ingest_id, chunk.number)
-            write_parquet_encoded(lake, key, table)  # releases the GIL: files written in parallel
-            return key
+    def write(symbol: str, year: int, table: pa.Table) -> str:
+        key = chunk_key(dataset, symbol, year, ingest_id, chunk.number)
+        # releases the GIL: files written in parallel
+        write_silver(lake, key, table, compression=settings.sources.polygon.compression)
+        return key
 
-        files = list(pool.map(write, split_partitions(checked.rows)))
+    parts = split_partitions(checked.rows) if checked.rows.num_rows else iter(())
+    files = [pool.submit(write, *part) for part in parts]
+    qkey = None
     if checked.quarantined.num_rows:
-        qkey = chunk_quarantine_key(dataset, progress.ingest_id, chunk.number)
+        qkey = chunk_quarantine_key(dataset, ingest_id, chunk.number)
         lake.write_parquet(qkey, checked.quarantined)
-        progress.quarantine_files = sorted({*progress.quarantine_files, qkey})
+    return _Pending(chunk.number, checked, files, qkey)
+
+
+def write_silver(lake: Lake, key: str, table: pa.Table, *, compression: str = "zstd") -> int:
+    """Write one partition's rows as Parquet; returns its bytes.
+
+    As :func:`marketlake.lake.silver.write_parquet_encoded` (the same types and values), but
+    no dictionary for ``trade_id`` (unique per row: hashing it is pure cost), one for the
+    ``conditions`` codes (a handful of values), and no min/max statistics for those two (no
+    query prunes on them): ~20% less time and ~20% smaller trades files.
+    """
+    names = set(table.schema.names)
+    encoding = {
+        "ts_event": "DELTA_BINARY_PACKED",
+        "sequence": "DELTA_BINARY_PACKED",
+        "size": "BYTE_STREAM_SPLIT",
+    }
+    dictionary = [
+        f.name
+        for f in table.schema
+        if (pa.types.is_string(f.type) or pa.types.is_dictionary(f.type)) and f.name != "trade_id"
+    ]
+    if "conditions" in names:
+        dictionary.append("conditions.list.element")
+    buffer = io.BytesIO()
+    pq.write_table(
+        table,
+        buffer,
+        compression=compression,
+        use_dictionary=dictionary,
+        column_encoding={k: v for k, v in encoding.items() if k in names},
+        write_batch_size=1 << 16,
+        store_schema=False,
+        write_statistics=[n for n in table.schema.names if n not in _NO_STATISTICS],
+    )
+    data = buffer.getvalue()
+    lake.write_bytes(key, data)
+    return len(data)
+
+
+_NO_STATISTICS = {"trade_id", "conditions"}
+
+
+def _commit_chunk(lake: Lake, progress: ChunkProgress, pending: _Pending) -> None:
+    """Wait for a chunk's files, then record it as done (chunks are committed in order)."""
+    files = [f.result() for f in pending.files]
+    checked = pending.checked
+    if pending.quarantine is not None:
+        progress.quarantine_files = sorted({*progress.quarantine_files, pending.quarantine})
         for c in pc.value_counts(checked.quarantined["rule_id"]).to_pylist():
             rule = str(c["values"])
             progress.quarantined_by_rule[rule] = progress.quarantined_by_rule.get(rule, 0) + int(
@@ -164,7 +226,7 @@ def _write_chunk(
             )
     for rule, n in checked.flagged_by_rule.items():
         progress.flagged_by_rule[rule] = progress.flagged_by_rule.get(rule, 0) + n
-    progress.next_chunk = chunk.number + 1
+    progress.next_chunk = pending.number + 1
     progress.rows_in += checked.rows_in
     progress.rows_out += checked.rows.num_rows
     progress.files = sorted({*progress.files, *files})
@@ -190,7 +252,7 @@ def publish_flat_file(
         flat: Which dataset, day and symbol the file holds.
         ingest_id: The delivery (names every file).
         symbols: Publish only these symbols' rows (None: every row).
-        settings: ``sources.polygon.chunk_rows``, rule thresholds, Parquet compression.
+        settings: ``sources.polygon.chunk_rows`` and ``compression``, rule thresholds.
         supersedes: Earlier deliveries of the same day, retracted once this one is published.
         on_rows: Called with the rows done so far after each chunk.
 
@@ -218,12 +280,22 @@ def publish_flat_file(
             chunk_rows=chunk_rows, first_chunk=first_chunk,
         )
     )  # fmt: skip
+    # Chunk n's files are written while chunk n + 1 is checked (and n + 2 parsed by the reader).
     with ThreadPoolExecutor(WRITERS, thread_name_prefix="polygon-writer") as pool:
+        pending: _Pending | None = None
         for chunk in chunks:
-            _write_chunk(
-                lake, progress, chunk, flat=flat, dataset=dataset, symbols=symbols,
+            started = _start_chunk(
+                lake, ingest_id, chunk, flat=flat, dataset=dataset, symbols=symbols,
                 settings=settings, pool=pool,
             )  # fmt: skip
+            del chunk
+            if pending is not None:
+                _commit_chunk(lake, progress, pending)
+                if on_rows is not None:
+                    on_rows(progress.rows_in)
+            pending = started
+        if pending is not None:
+            _commit_chunk(lake, progress, pending)
             if on_rows is not None:
                 on_rows(progress.rows_in)
     record = IngestRecord(

@@ -230,3 +230,31 @@ def test_a_missing_source_folder_is_one_clear_error(tmp_path: Path) -> None:
     with pytest.raises(SourceError, match="folder does not exist") as info:
         ingest_polygon(TRADES, DAY1, DAY1, settings=settings)
     assert "--source-dir" in str(info.value)
+
+
+def test_silver_files_read_back_as_the_lake_writer_s(tmp_path: Path) -> None:
+    """The ingest's own Parquet settings (no dictionary or statistics on trade ids) change how
+    files are encoded, never what a reader gets back."""
+    import pyarrow.parquet as pq
+
+    from marketlake.ingest_polygon_publish import write_silver
+    from marketlake.lake.silver import write_parquet_encoded
+    from marketlake.sources.polygon import check_flat_file, read_flat_file
+
+    lines = [trade("AAPL", f"{100 + i / 100:.2f}", str(i % 9), ts=T0 + i) for i in range(300)]
+    lines[7] = trade("AAPL", "101", "2", ts=T0 + 7, cond="")
+    parsed = read_flat_file(gz("trades_v1", lines), kind="trades_v1", path="x")
+    rows = check_flat_file(
+        parsed, kind="trades_v1", dataset="trades", source=SOURCE, ingest_id="i1", price_max=1e6
+    ).rows
+    lake = open_lake(_settings(tmp_path))
+
+    write_silver(lake, "a.parquet", rows)
+    write_parquet_encoded(lake, "b.parquet", rows)
+
+    ours, theirs = lake.read_parquet("a.parquet"), lake.read_parquet("b.parquet")
+    assert ours.num_rows == 300
+    assert ours.equals(theirs)
+    meta = pq.ParquetFile(lake.full("a.parquet")).metadata.row_group(0)
+    names = rows.schema.names
+    assert meta.column(names.index("ts_event")).statistics is not None  # pruning by time stays

@@ -16,6 +16,7 @@ Decisions:
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import polars as pl
@@ -173,19 +174,28 @@ def _rules(kind: str, price_max: float, present: set[str]) -> dict[str, _Rule]:
     }
 
 
-def _canonical(kind: str, source: str, ingest_id: str) -> list[pl.Expr | str]:
+def _canonical(
+    kind: str, source: str, ingest_id: str, *, plain_conditions: bool = False
+) -> list[pl.Expr | str]:
     common_tail: list[pl.Expr | str] = [
         pl.lit(source).alias("source"),
         pl.lit(ingest_id).alias("ingest_id"),
         "quality_flags",
     ]
-    conditions = (
-        pl.when(pl.col("conditions").str.strip_chars(" []") != "")
-        .then(pl.col("conditions").str.strip_chars(" []").str.split(",").list.eval(
-            pl.element().str.strip_chars()
-        ))
-        .alias("conditions")
-    )  # fmt: skip
+    if plain_conditions:  # no white space or brackets in any row: nothing to strip (~2x faster)
+        conditions = (
+            pl.when(pl.col("conditions") != "")
+            .then(pl.col("conditions").str.split(","))
+            .alias("conditions")
+        )
+    else:
+        conditions = (
+            pl.when(pl.col("conditions").str.strip_chars(" []") != "")
+            .then(pl.col("conditions").str.strip_chars(" []").str.split(",").list.eval(
+                pl.element().str.strip_chars()
+            ))
+            .alias("conditions")
+        )  # fmt: skip
     if kind == "trades_v1":
         return [
             _ts("sip_timestamp"),
@@ -253,16 +263,20 @@ def check_flat_file(
     source: str,
     ingest_id: str,
     price_max: float,
+    raw_of: Callable[[pl.Series], pl.DataFrame] | None = None,
 ) -> Checked:
     """Split parsed rows into canonical silver rows and quarantined rows.
 
     Args:
-        parsed: The frame of :func:`marketlake.sources.polygon.parse.read_flat_file`.
+        parsed: The frame of :func:`marketlake.sources.polygon.parse.read_flat_file` (or a
+            chunk of :func:`~marketlake.sources.polygon.parse.iter_flat_file`).
         kind: The flat-file kind (``trades_v1``...).
         dataset: The silver dataset (``trades``, ``quotes``, ``bars``).
         source: The source name (a silver column).
         ingest_id: The delivery the rows came from.
         price_max: Prices must be below this (``quality.price_max``).
+        raw_of: When ``parsed`` has no ``_raw_`` columns (every value converted): gives them
+            for the rows at the given ``source_row`` numbers, for the quarantined rows' text.
 
     Returns:
         The checked rows.
@@ -276,8 +290,13 @@ def check_flat_file(
         separator="; ",
         ignore_nulls=True,
     )
-    # Messages are text per row: built for the quarantined rows only.
-    plan = parsed.lazy().with_columns(first.alias("rule_id"))
+    plain = (
+        kind in ("trades_v1", "quotes_v1")
+        and not parsed.select(pl.col("conditions").str.contains(r"[\s\[\]]").any()).item()
+    )
+    # Rule ids and messages are text per row: built for the quarantined rows only.
+    broken = pl.any_horizontal([r.broken() for r in rules.values()]) if rules else pl.lit(False)
+    plan = parsed.lazy().with_columns(broken.alias("_broken"))
     flags: dict[str, pl.Expr] = {}
     if kind == "trades_v1":
         flags["size.zero"] = pl.col("size") == 0
@@ -287,18 +306,27 @@ def check_flat_file(
         )
     else:
         flags["volume.zero"] = pl.col("volume") == 0
-    joined = pl.concat_str(
-        [pl.when(e).then(pl.lit(r)) for r, e in flags.items()], separator=",", ignore_nulls=True
-    )
+    if len(flags) == 1:  # the usual case: the flag's name or null, no joining
+        ((name, test),) = flags.items()
+        quality_flags = pl.when(test).then(pl.lit(name))
+    else:
+        joined = pl.concat_str(
+            [pl.when(e).then(pl.lit(r)) for r, e in flags.items()], separator=",", ignore_nulls=True
+        )
+        quality_flags = pl.when(joined != "").then(joined)
     good = (
-        plan.filter(pl.col("rule_id").is_null())
-        .with_columns(pl.when(joined != "").then(joined).alias("quality_flags"))
-        .select(_canonical(kind, source, ingest_id))
+        plan.filter(~pl.col("_broken"))
+        .with_columns(quality_flags.alias("quality_flags"))
+        .select(_canonical(kind, source, ingest_id, plain_conditions=plain))
     )
-    silver, bad = pl.collect_all([good, plan.filter(pl.col("rule_id").is_not_null())])
+    rejected = plan.filter(pl.col("_broken")).with_columns(first.alias("rule_id"))
+    silver, bad = pl.collect_all([good, rejected.drop("_broken")])
     # Eager on the (few) bad rows, rechunked: polars 2.1 panics ("i < self.len()") on these
     # string expressions over the string views a filter leaves behind.
-    quarantined = bad.rechunk().select(
+    bad = bad.rechunk()
+    if raw_of is not None and bad.height and not any(c.startswith(RAW_PREFIX) for c in bad.columns):
+        bad = bad.hstack(raw_of(bad["source_row"]))
+    quarantined = bad.select(
         pl.lit(dataset).alias("dataset"),
         pl.lit(ingest_id).alias("ingest_id"),
         "source_row",
@@ -306,7 +334,7 @@ def check_flat_file(
         "rule_id",
         pl.lit("ERROR").alias("severity"),
         message.alias("message"),
-        raw_json(parsed.columns).alias("raw"),
+        raw_json(bad.columns).alias("raw"),
     )
     counts = silver.select(
         pl.col("quality_flags").str.contains(r, literal=True).sum().alias(r) for r in flags

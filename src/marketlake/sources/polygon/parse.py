@@ -1,26 +1,31 @@
 """Read one Polygon/Massive flat file (gzip CSV bytes) into a typed frame (pure: bytes in).
 
-Every column is read as text first, then converted: a value that does not convert is kept as a
-null beside its original text, so the checks can quarantine the row *with* what it said instead of
-the whole file failing (an integer schema on a fractional size would null every row silently).
+:func:`read_flat_file` reads every column as text first, then converts: a value that does not
+convert is kept as a null beside its original text, so the checks can quarantine the row *with*
+what it said instead of the whole file failing (an integer schema on a fractional size would null
+every row silently). :func:`iter_flat_file` (the ingest's path) first reads each chunk with the
+column types directly (~2x faster, half the memory); only a chunk where some value does not convert
+is read the tolerant way. Its rows keep no original text: that of the few rows the checks reject is
+read back from the chunk's text (:func:`raw_of_rows`), so both paths quarantine the same rows with
+the same text. Decompression is ISA-L's (``isal``, ~4x faster than ``zlib``).
 """
 
 from __future__ import annotations
 
-import gzip
 import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import BinaryIO
+from typing import BinaryIO, cast
 
 import numpy as np
 import polars as pl
+from isal import igzip, igzip_lib
 
 from marketlake.errors import SourceError
 
 RAW_PREFIX = "_raw_"
 # Decompressed bytes read at a time when a file is parsed in chunks.
-READ_BLOCK = 8 * 2**20
+READ_BLOCK = 2**20
 NEWLINE = ord("\n")
 
 # kind -> required columns, optional columns (filled with nulls when absent: index aggregates
@@ -46,10 +51,24 @@ COLUMNS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     ),
 }  # fmt: skip
 
+# kind -> the columns the checks and silver read: all a typed read (``keep_raw=False``) keeps.
+USED: dict[str, tuple[str, ...]] = {
+    "trades_v1": ("price", "size", "sip_timestamp", "ticker", "conditions", "exchange", "id",
+                  "sequence_number"),
+    "quotes_v1": ("ask_price", "bid_price", "sip_timestamp", "ticker", "ask_exchange",
+                  "ask_size", "bid_exchange", "bid_size", "conditions"),
+    "minute_aggs_v1": ("open", "close", "high", "low", "window_start", "ticker", "volume",
+                       "transactions"),
+    "day_aggs_v1": ("open", "close", "high", "low", "window_start", "ticker", "volume",
+                    "transactions"),
+}  # fmt: skip
+
 FLOATS = {"price", "size", "ask_price", "ask_size", "bid_price", "bid_size", "open", "close",
           "high", "low", "volume"}  # fmt: skip
 INTS = {"sip_timestamp", "participant_timestamp", "trf_timestamp", "window_start",
         "sequence_number", "transactions"}  # fmt: skip
+# What a broken gzip stream raises (zlib's and ISA-L's decoders).
+GZIP_ERRORS = (EOFError, OSError, zlib.error, cast(type[Exception], igzip_lib.IsalError))
 
 
 def decompress(data: bytes, *, path: str) -> bytes:
@@ -59,8 +78,8 @@ def decompress(data: bytes, *, path: str) -> bytes:
         SourceError: the gzip stream is truncated or corrupt.
     """
     try:
-        return gzip.decompress(data)
-    except (EOFError, OSError, zlib.error) as exc:
+        return cast(bytes, igzip.decompress(data))  # type: ignore[no-untyped-call]
+    except GZIP_ERRORS as exc:
         raise _broken(exc, path) from exc
 
 
@@ -114,7 +133,8 @@ def iter_flat_file(
 
     Yields:
         The chunks in order; ``frame`` as from :func:`read_flat_file` (``source_row`` counts
-        lines of the whole file).
+        lines of the whole file), without the ``_raw_`` columns when every value converted
+        (:func:`raw_of_rows` gives them for the rows asked for).
 
     Raises:
         SourceError: the gzip is broken (found when the reader gets there), the file is empty,
@@ -126,7 +146,7 @@ def iter_flat_file(
         if number >= first_chunk:
             frame = typed_frame(
                 text, kind=kind, path=path, symbol=symbol,
-                first_line=2 + number * chunk_rows,
+                first_line=2 + number * chunk_rows, keep_raw=False, lines=lines,
             )  # fmt: skip
             if frame.height != lines:
                 raise SourceError(
@@ -135,20 +155,75 @@ def iter_flat_file(
                     path=path,
                     hint="raise sources.polygon.stream_threshold_mib to read the file whole",
                 )
-            yield FlatChunk(number=number, frame=frame)
+            yield FlatChunk(number, frame, kind=kind, text=text, first_line=2 + number * chunk_rows)
 
 
 @dataclass(frozen=True)
 class FlatChunk:
-    """One chunk of a flat file: its number (from 0) and its parsed rows."""
+    """One chunk of a flat file: its number (from 0), its parsed rows and its text."""
 
     number: int
     frame: pl.DataFrame
+    kind: str
+    text: bytes  # header + the chunk's lines, for the original text of rejected rows
+    first_line: int  # the line number of the chunk's first data line in the whole file
+
+    def raw_of(self, source_rows: pl.Series) -> pl.DataFrame:
+        """The ``_raw_`` columns of the rows at ``source_rows`` (see :func:`raw_of_rows`)."""
+        return raw_of_rows(self.text, source_rows, kind=self.kind, first_line=self.first_line)
+
+
+def raw_of_rows(text: bytes, source_rows: pl.Series, *, kind: str, first_line: int) -> pl.DataFrame:
+    """The original text of some rows of a chunk, exactly as :func:`read_flat_file` keeps it.
+
+    Args:
+        text: The chunk's CSV text, header first, one record per line.
+        source_rows: Line numbers (in the whole file) of the rows wanted.
+        kind: The flat-file kind (which columns are known).
+        first_line: The line number of the first data line of ``text``.
+
+    Returns:
+        One row per entry of ``source_rows`` (same order): ``_raw_<column>`` for every known
+        column of the header, in the header's order.
+    """
+    starts = _line_starts(text, source_rows.to_numpy().astype(np.int64) - first_line + 1)
+    picked = [text[: text.index(b"\n") + 1]]
+    for start in starts:
+        stop = text.find(b"\n", start)
+        picked.append(text[start:] + b"\n" if stop < 0 else text[start : stop + 1])
+    frame = _read_text(b"".join(picked), path="")
+    required, optional = COLUMNS[kind]
+    known = {*required, *optional}
+    return frame.select(pl.col(c).alias(RAW_PREFIX + c) for c in frame.columns if c in known)
+
+
+def _line_starts(text: bytes, lines: np.ndarray) -> list[int]:
+    """Where lines (0: the first) start in ``text``: newlines counted a segment at a time,
+    located one by one only in the segments holding the lines wanted."""
+    segment = 1 << 20
+    cuts = list(range(0, len(text), segment))
+    data = np.frombuffer(text, dtype=np.uint8)
+    before = np.cumsum([0] + [np.count_nonzero(data[c : c + segment] == NEWLINE) for c in cuts])
+    found: dict[int, np.ndarray] = {}
+    starts = []
+    for line in lines.tolist():
+        if line == 0:
+            starts.append(0)
+            continue
+        # the start of line k is just after the k-th newline: in the segment where the count
+        # of newlines before it reaches k
+        s = int(np.searchsorted(before, line, side="left")) - 1
+        if s not in found:
+            view = np.frombuffer(text, dtype=np.uint8, count=min(segment, len(text) - cuts[s]),
+                                 offset=cuts[s])  # fmt: skip
+            found[s] = np.flatnonzero(view == NEWLINE)
+        starts.append(cuts[s] + int(found[s][line - int(before[s]) - 1]) + 1)
+    return starts
 
 
 def _line_blocks(stream: BinaryIO, *, chunk_rows: int, path: str) -> Iterator[tuple[bytes, int]]:
     """(the header line + the next ``chunk_rows`` lines, how many) until the end of the file."""
-    reader = gzip.GzipFile(fileobj=stream, mode="rb")
+    reader = igzip.IGzipFile(fileobj=stream, mode="rb")  # type: ignore[no-untyped-call]
     pieces: list[memoryview] = []  # the lines of the chunk so far, not copied until joined
     lines = 0
     header = b""
@@ -170,12 +245,14 @@ def _line_blocks(stream: BinaryIO, *, chunk_rows: int, path: str) -> Iterator[tu
                 header, block = block[:cut], block[cut:]
             if not block:
                 break
-            view, count = memoryview(block), block.count(b"\n")
+            # numpy counts newlines ~3x faster than bytes.count; the mask is kept for the cuts
+            newline = np.frombuffer(block, dtype=np.uint8) == NEWLINE
+            view, count = memoryview(block), int(np.count_nonzero(newline))
             used, start = 0, 0  # newlines of this block handed out; where the rest starts
             ends = None
             while lines + count - used >= chunk_rows:
                 if ends is None:  # once per block, however many chunks end in it
-                    ends = np.flatnonzero(np.frombuffer(block, dtype=np.uint8) == NEWLINE)
+                    ends = np.flatnonzero(newline)
                 used += chunk_rows - lines
                 stop = int(ends[used - 1]) + 1
                 pieces.append(view[start:stop])
@@ -184,7 +261,7 @@ def _line_blocks(stream: BinaryIO, *, chunk_rows: int, path: str) -> Iterator[tu
             if start < len(block):
                 pieces.append(view[start:])
                 lines += count - used
-    except (EOFError, OSError, zlib.error) as exc:
+    except GZIP_ERRORS as exc:
         raise _broken(exc, path) from exc
     if pieces:
         ends_line = pieces[-1][-1] == NEWLINE
@@ -206,7 +283,14 @@ def _known_kind(kind: str, path: str) -> None:
 
 
 def typed_frame(
-    text: bytes, *, kind: str, path: str, symbol: str | None, first_line: int
+    text: bytes,
+    *,
+    kind: str,
+    path: str,
+    symbol: str | None,
+    first_line: int,
+    keep_raw: bool = True,
+    lines: int | None = None,
 ) -> pl.DataFrame:
     """Parse CSV text (header + lines) into typed columns; see :func:`read_flat_file`.
 
@@ -216,6 +300,12 @@ def typed_frame(
         path: Where the file came from (for errors).
         symbol: The symbol of a per-symbol file, when the file has no ``ticker`` column.
         first_line: The line number (in the whole file) of the first data line.
+        keep_raw: Keep the original text of every field (``_raw_<column>``). When False, only
+            the columns the checks and silver use (``USED``) are read, with their types
+            directly, and the ``_raw_`` columns are left out, unless some value does not
+            convert (then every column is read as with ``keep_raw``).
+        lines: The data lines in ``text``, when known: a typed read giving another row count
+            (a quoted field spanning lines) is read again as text.
 
     Returns:
         The typed frame, ``source_row`` counting from ``first_line``.
@@ -223,15 +313,10 @@ def typed_frame(
     Raises:
         SourceError: the CSV cannot be read or a required column is missing.
     """
-    try:
-        frame = pl.read_csv(
-            text, infer_schema=False, truncate_ragged_lines=True, quote_char='"', low_memory=False
-        )
-    except pl.exceptions.PolarsError as exc:
-        raise SourceError(
-            f"the CSV cannot be read: {exc}", path=path, hint="check the file; download it again"
-        ) from exc
-    frame = frame.rename({c: c.strip().lower() for c in frame.columns})
+    frame = None if keep_raw else _read_typed(text, lines, kind)
+    keep_raw = frame is None
+    if frame is None:
+        frame = _read_text(text, path=path)
     required, optional = COLUMNS[kind]
     missing = [c for c in required if c not in frame.columns]
     if missing:
@@ -241,21 +326,69 @@ def typed_frame(
             hint=f"is this a {kind} file? pass the --dataset the file belongs to",
         )
     header = [c for c in frame.columns if c in required or c in optional]
-    raw = frame.select(pl.col(c).alias(RAW_PREFIX + c) for c in header)
+    raw = frame.select(pl.col(c).alias(RAW_PREFIX + c) for c in header) if keep_raw else None
     typed: list[pl.Series] = []
-    for column in (*required, *optional):
+    for column in (*required, *optional) if keep_raw else USED[kind]:
         if column not in frame.columns:
-            dtype = pl.Float64 if column in FLOATS else pl.Int64 if column in INTS else pl.String
-            typed.append(pl.repeat(None, frame.height, dtype=dtype, eager=True).alias(column))
-        elif column in FLOATS or column in INTS:
-            typed.append(_to_number(frame[column], pl.Float64 if column in FLOATS else pl.Int64))
+            typed.append(
+                pl.repeat(None, frame.height, dtype=_dtype(column), eager=True).alias(column)
+            )
+        elif keep_raw and (column in FLOATS or column in INTS):
+            typed.append(_to_number(frame[column], _dtype(column)))
         else:
             typed.append(frame[column])
-    out = pl.DataFrame(typed).with_columns(raw)
+    out = pl.DataFrame(typed)
+    if raw is not None:
+        out = out.with_columns(raw)
     if symbol is not None:
         out = out.with_columns(pl.coalesce(pl.col("ticker"), pl.lit(symbol)).alias("ticker"))
     line = pl.int_range(first_line, pl.len() + first_line, dtype=pl.Int64)
     return out.with_columns(line.alias("source_row"))
+
+
+def _dtype(column: str) -> type[pl.DataType]:
+    return pl.Float64 if column in FLOATS else pl.Int64 if column in INTS else pl.String
+
+
+def _read_text(text: bytes, *, path: str) -> pl.DataFrame:
+    """Every field as text; header names stripped and lower-cased."""
+    try:
+        frame = pl.read_csv(
+            text, infer_schema=False, truncate_ragged_lines=True, quote_char='"', low_memory=False
+        )
+    except pl.exceptions.PolarsError as exc:
+        raise SourceError(
+            f"the CSV cannot be read: {exc}", path=path, hint="check the file; download it again"
+        ) from exc
+    return frame.rename({c: c.strip().lower() for c in frame.columns})
+
+
+def _read_typed(text: bytes, lines: int | None, kind: str) -> pl.DataFrame | None:
+    """The columns the checks and silver use, numbers read as numbers directly; None when
+    some value does not convert (or the rows are not one per line, or the header is odd), so
+    that the caller reads the text the tolerant way."""
+    first = text.split(b"\n", 1)[0].rstrip(b"\r").decode(errors="replace")
+    if '"' in first:
+        return None  # a quoted header: leave it to the text path
+    names = {c: c.strip().lower() for c in first.split(",")}
+    if len(set(names.values())) != len(names) or not set(COLUMNS[kind][0]) <= {*names.values()}:
+        return None
+    used = {raw: c for raw, c in names.items() if c in USED[kind]}
+    try:
+        frame = pl.read_csv(
+            text,
+            infer_schema=False,
+            columns=list(used),
+            schema_overrides={raw: _dtype(c) for raw, c in used.items() if c in FLOATS | INTS},
+            truncate_ragged_lines=True,
+            quote_char='"',
+            low_memory=False,
+        )
+    except pl.exceptions.PolarsError:
+        return None
+    if frame.columns != list(used) or (lines is not None and frame.height != lines):
+        return None
+    return frame.rename(used)
 
 
 def _to_number(text: pl.Series, dtype: type[pl.DataType]) -> pl.Series:

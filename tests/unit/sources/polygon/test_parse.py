@@ -3,12 +3,14 @@ from __future__ import annotations
 import gzip
 from datetime import date
 
+import polars as pl
 import pytest
 
 from marketlake.errors import SourceError
 from marketlake.quality.rules import RULES
 from marketlake.sources.polygon import check_flat_file, parse_key, read_flat_file
 from marketlake.sources.polygon.keys import day_key, symbol_key
+from marketlake.sources.polygon.parse import RAW_PREFIX, USED, FlatChunk
 from tests.unit.sources.polygon.vendor import T0, agg, gz, quote, trade
 
 
@@ -113,6 +115,21 @@ def test_both_key_layouts_name_the_same_day() -> None:
     assert parse_key("us_stocks_sip/trades_v1/2024/01/readme.txt") is None
 
 
+def kept(whole: pl.DataFrame) -> list[str]:
+    """The columns of a tolerant read that a chunk of the ingest's typed read also has."""
+    return [c for c in whole.columns if c in USED["trades_v1"] or c.startswith(RAW_PREFIX)] + [
+        "source_row"
+    ]
+
+
+def with_raw(chunk: FlatChunk, columns: list[str]) -> pl.DataFrame:
+    """A chunk's frame with the original text of every row (read back when left out)."""
+    frame = chunk.frame
+    if not any(c.startswith(RAW_PREFIX) for c in frame.columns):
+        frame = frame.hstack(chunk.raw_of(frame["source_row"]))
+    return frame.select(columns)
+
+
 @pytest.mark.parametrize("chunk_rows", [1, 2, 3, 7, 1_000])
 @pytest.mark.parametrize("ending", ["\n", "", "\n\n"])
 def test_chunks_parse_exactly_like_the_whole_file(chunk_rows: int, ending: str) -> None:
@@ -134,7 +151,8 @@ def test_chunks_parse_exactly_like_the_whole_file(chunk_rows: int, ending: str) 
 
     assert [c.number for c in chunks] == list(range(len(chunks)))
     assert all(c.frame.height == chunk_rows for c in chunks[:-1])
-    assert pl.concat([c.frame for c in chunks]).equals(whole)
+    columns = kept(whole)
+    assert pl.concat([with_raw(c, columns) for c in chunks]).equals(whole.select(columns))
     resumed = list(
         iter_flat_file(
             io.BytesIO(data), kind="trades_v1", path="x.csv.gz", chunk_rows=chunk_rows,
@@ -175,4 +193,74 @@ def test_lines_split_across_read_blocks_are_kept_whole(
     chunks = list(parse.iter_flat_file(io.BytesIO(data), kind="trades_v1", path="x", chunk_rows=4))
 
     assert [c.frame.height for c in chunks] == [4] * 12 + [2]
-    assert pl.concat([c.frame for c in chunks]).equals(whole)
+    columns = kept(whole)
+    assert pl.concat([with_raw(c, columns) for c in chunks]).equals(whole.select(columns))
+
+
+ODD_LINES = {
+    "trades_v1": [
+        trade("AAPL", "185.50", "100"),
+        trade("AAPL", "-1", "5", ts=T0 + 1),  # price.range
+        trade("AAPL", "185.5", "-2.0", ts=T0 + 2),  # size.invalid
+        trade("AAPL", "", "1", ts=T0 + 3),  # value.missing
+        trade("MSFT", " 370.25", "0", ts=T0 + 4, cond=""),  # spaces; size.zero flag
+        trade("", "10", "1", ts=T0 + 5),  # no ticker
+        trade("X:BTCUSD", "42000.1", "0.0001", ts=0, cond='" 14 , 41 "'),  # ts.invalid
+    ],
+    "quotes_v1": [
+        quote("AAPL", "185.1", "185.2"),
+        quote("AAPL", "185.3", "185.2", ts=T0 + 1),  # crossed: flagged
+        quote("AAPL", "-1", "0", ts=T0 + 2),  # price.range
+        quote("MSFT", "0", "370", ts=T0 + 3),
+    ],
+    "minute_aggs_v1": [
+        agg("AAPL", 1, 2, 0.5, 1.5),
+        agg("AAPL", 1, 0.5, 2, 1.5, ts=T0 + 60),  # ohlc.inconsistent
+        agg("I:SPX", 1, 2, 0.5, 1.5, vol="", n="", ts=T0 + 120),
+        agg("AAPL", 1, 2, 0.5, 1.5, vol="-5", ts=T0 + 180),  # volume.negative
+    ],
+}
+
+
+@pytest.mark.parametrize("bad", ["", "size x"])
+@pytest.mark.parametrize("chunk_rows", [2, 1_000])
+@pytest.mark.parametrize("kind", sorted(ODD_LINES))
+def test_chunked_read_checks_exactly_like_the_tolerant_whole_file_read(
+    kind: str, chunk_rows: int, bad: str
+) -> None:
+    """The ingest's typed chunk read (raw text read back for rejected rows only) gives the same
+    silver rows and quarantine, text and messages included, as reading every field as text."""
+    import io
+
+    import pyarrow as pa
+
+    from marketlake.sources.polygon.parse import iter_flat_file
+
+    lines = list(ODD_LINES[kind])
+    if bad:  # a value that does not convert: that chunk is read the tolerant way
+        lines.insert(1, lines[0].replace("185.50", "18x").replace("185.1", "1x8"))
+        lines.insert(2, lines[0].replace(",1.5,", ",1.5e,"))
+    data = gz(kind, lines)
+    dataset = {"trades_v1": "trades", "quotes_v1": "quotes"}.get(kind, "bars")
+
+    def check(frame: pl.DataFrame, chunk: FlatChunk | None = None):  # type: ignore[no-untyped-def]
+        return check_flat_file(
+            frame, kind=kind, dataset=dataset, source="polygon", ingest_id="i1", price_max=1e6,
+            raw_of=chunk.raw_of if chunk else None,
+        )  # fmt: skip
+
+    whole = check(read_flat_file(data, kind=kind, path="x.csv.gz"))
+    chunks = list(iter_flat_file(io.BytesIO(data), kind=kind, path="x", chunk_rows=chunk_rows))
+    parts = [check(c.frame, c) for c in chunks]
+
+    typed = [not any(n.startswith(RAW_PREFIX) for n in c.frame.columns) for c in chunks]
+    assert all(typed) if not bad else not all(typed)
+
+    assert whole.quarantined.num_rows > 0
+    assert pa.concat_tables([p.rows for p in parts]).equals(whole.rows)
+    assert pa.concat_tables([p.quarantined for p in parts]).equals(whole.quarantined)
+    flagged: dict[str, int] = {}
+    for p in parts:
+        for rule, n in p.flagged_by_rule.items():
+            flagged[rule] = flagged.get(rule, 0) + n
+    assert flagged == whole.flagged_by_rule
