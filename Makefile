@@ -37,7 +37,7 @@ services:  ## start the servers the tests need when missing (PostgreSQL; S3 is s
 	bash scripts/services.sh postgres
 
 test: lint typecheck services  ## the whole suite: lint, types, unit, integration (real dbt, PostgreSQL, S3), e2e
-	$(RUN) pytest
+	$(RUN) pytest -n auto --dist loadfile --durations=15  # one worker per core, a test file per worker
 
 bench: install  ## benchmarks (not part of test); figures go to bench/RESULTS.md
 	$(RUN) python bench/bench_ingest_csv.py
