@@ -19,6 +19,7 @@ import fsspec
 
 from marketlake.config import Settings
 from marketlake.errors import LakeError, LakeUnavailableError
+from marketlake.retry import first_line
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -141,7 +142,7 @@ class Lake:
         except PermissionError as exc:
             # S3 says 403 both for a wrong key/secret and for a missing grant; the text tells which.
             raise LakeError(
-                f"no permission to {action} in the lake: {_first_line(exc)}",
+                f"no permission to {action} in the lake: {first_line(exc)}",
                 path=self.url(key),
                 hint="check the S3 credentials (lake.access_key_id / lake.secret_access_key, "
                 "MARKETLAKE_LAKE__*) and the bucket policy"
@@ -162,10 +163,6 @@ class Lake:
             raise
 
 
-def _first_line(exc: BaseException) -> str:
-    return (str(exc).strip().splitlines() or [type(exc).__name__])[0]
-
-
 def _is_connection_error(exc: BaseException) -> bool:
     """botocore/aiohttp connection failures, without importing them for local lakes."""
     names = {c.__name__ for c in type(exc).__mro__}
@@ -184,7 +181,7 @@ def _is_connection_error(exc: BaseException) -> bool:
 
 def _unavailable(lake: Lake, key: str, exc: BaseException) -> LakeUnavailableError:
     return LakeUnavailableError(
-        f"object store did not answer: {_first_line(exc)}",
+        f"object store did not answer: {first_line(exc)}",
         path=lake.url(key),
         hint="check lake.endpoint_url (MARKETLAKE_LAKE__ENDPOINT_URL) and that the store is "
         "running; then run the same command again",

@@ -42,6 +42,7 @@ from marketlake.errors import WarehouseError
 from marketlake.lake.compact import ingest_of, live_keys
 from marketlake.lake.silver import IngestRecord, read_records
 from marketlake.lake.store import Lake
+from marketlake.retry import first_line
 from marketlake.warehouse.duckdb_target import (
     CALENDAR_MARGIN,
     DEFAULT_CALENDAR,
@@ -179,13 +180,13 @@ def load_silver(
             _replace(con, silver, "trading_calendar", days)
     except psycopg.OperationalError as exc:
         raise WarehouseError(
-            f"loading silver into PostgreSQL failed: {_first_line(exc)}",
+            f"loading silver into PostgreSQL failed: {first_line(exc)}",
             hint="nothing was changed; check the server's log and retry",
             server=where(pg),
         ) from None
     except psycopg.Error as exc:
         raise WarehouseError(
-            f"loading silver into PostgreSQL failed: {_first_line(exc)}",
+            f"loading silver into PostgreSQL failed: {first_line(exc)}",
             hint="nothing was changed; check the role's privileges and the server's disk",
             server=where(pg),
         ) from None
@@ -201,11 +202,6 @@ def load_silver(
     )
     log.info("silver loaded into PostgreSQL: %s", result)
     return result
-
-
-def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip()
-    return text.splitlines()[0] if text else type(exc).__name__
 
 
 @dataclass(frozen=True)
@@ -248,7 +244,7 @@ def _use_timescale(con: psycopg.Connection) -> bool:
             con.execute("create extension if not exists timescaledb")
     except psycopg.Error as exc:
         # Offered but not preloaded (shared_preload_libraries) or no privilege to create it.
-        log.warning("TimescaleDB not used: %s", _first_line(exc))
+        log.warning("TimescaleDB not used: %s", first_line(exc))
         return False
     return True
 
@@ -420,7 +416,7 @@ def _batches(
                     yield conform(batch, schema)
         except (OSError, pa.ArrowException) as exc:
             raise WarehouseError(
-                f"cannot read silver file {key}: {_first_line(exc)}",
+                f"cannot read silver file {key}: {first_line(exc)}",
                 hint="nothing was loaded; re-process its ingest (or restore the file) and retry",
                 path=lake.url(key),
             ) from exc

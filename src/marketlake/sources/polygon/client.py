@@ -16,7 +16,6 @@ import contextlib
 import hashlib
 import logging
 import os
-import random
 import time
 import uuid
 from collections.abc import Callable, Iterable, Iterator
@@ -29,6 +28,7 @@ from typing import Any
 
 from marketlake.config import PolygonSettings
 from marketlake.errors import MarketLakeError, SourceError, TransientError
+from marketlake.retry import first_line, with_retries
 from marketlake.sources.polygon.keys import FlatFile, month_prefixes, parse_key
 
 log = logging.getLogger(__name__)
@@ -59,30 +59,6 @@ STREAM_BLOCK = 8 * 2**20
 
 class DownloadError(TransientError):
     """A download kept failing with transient errors after every retry."""
-
-
-_TRANSIENT_NAMES = {
-    "EndpointConnectionError", "ConnectTimeoutError", "ReadTimeoutError", "ConnectionClosedError",
-    "ClientConnectorError", "ServerDisconnectedError", "ClientPayloadError", "IncompleteReadError",
-    "ResponseStreamingError", "TimeoutError", "ConnectionError",
-}  # fmt: skip
-
-
-def _is_transient(exc: BaseException) -> bool:
-    if isinstance(exc, (FileNotFoundError, PermissionError)):
-        return False
-    names = {c.__name__ for c in type(exc).__mro__}
-    if names & _TRANSIENT_NAMES:
-        return True
-    # s3fs turns unknown S3 error codes into a plain OSError carrying the code's text.
-    text = str(exc)
-    return any(t in text for t in _TRANSIENT_CODES)
-
-
-_TRANSIENT_CODES = (
-    "SlowDown", "ServiceUnavailable", "InternalError", "RequestTimeout", "Throttl",
-    "Bad Gateway", "Gateway Timeout", "short read",
-)  # fmt: skip
 
 
 class PolygonClient:
@@ -134,34 +110,29 @@ class PolygonClient:
 
     def _with_retries(self, what: str, key: str, fn: Callable[[], Any]) -> Any:
         s = self.settings
-        for attempt in range(s.retries + 1):
-            try:
-                return fn()
-            except PermissionError as exc:
-                raise SourceError(
-                    f"the flat-files server refused access: {_first_line(exc)}",
-                    path=self.where(key),
-                    endpoint=s.endpoint_url,
-                    hint="check sources.polygon.access_key_id / secret_access_key "
-                    "(MARKETLAKE_SOURCES__POLYGON__*): flat-file keys differ from the REST key",
-                ) from exc
-            except FileNotFoundError:
-                raise
-            except Exception as exc:
-                if not _is_transient(exc) or attempt == s.retries:
-                    if _is_transient(exc):
-                        raise DownloadError(
-                            f"could not {what} after {attempt + 1} attempts: {_first_line(exc)}",
-                            path=self.where(key),
-                            endpoint=s.endpoint_url,
-                            hint="check sources.polygon.endpoint_url and the network; run the "
-                            "same command again (finished files are skipped)",
-                        ) from exc
-                    raise
-                delay = min(s.backoff_max_s, s.backoff_s * 2**attempt) * random.uniform(0.5, 1.0)
-                log.info("retrying %s of %s in %.1fs: %s", what, key, delay, exc)
-                self._sleep(delay)
-        raise AssertionError("unreachable")
+
+        def denied(exc: PermissionError) -> SourceError:
+            return SourceError(
+                f"the flat-files server refused access: {first_line(exc)}",
+                path=self.where(key),
+                endpoint=s.endpoint_url,
+                hint="check sources.polygon.access_key_id / secret_access_key "
+                "(MARKETLAKE_SOURCES__POLYGON__*): flat-file keys differ from the REST key",
+            )
+
+        def exhausted(exc: Exception, attempts: int) -> DownloadError:
+            return DownloadError(
+                f"could not {what} after {attempts} attempts: {first_line(exc)}",
+                path=self.where(key),
+                endpoint=s.endpoint_url,
+                hint="check sources.polygon.endpoint_url and the network; run the "
+                "same command again (finished files are skipped)",
+            )
+
+        return with_retries(
+            fn, what=f"{what} {key}", retries=s.retries, backoff_s=s.backoff_s,
+            backoff_max_s=s.backoff_max_s, denied=denied, exhausted=exhausted, sleep=self._sleep,
+        )  # fmt: skip
 
     def list_files(
         self, dataset: str, start: date, end: date, *, symbols: Iterable[str] | None = None
@@ -314,7 +285,7 @@ class PolygonClient:
                         yield (
                             listed,
                             SourceError(
-                                f"download failed: {_first_line(exc)}",
+                                f"download failed: {first_line(exc)}",
                                 path=self.where(listed.file.key),
                                 hint="run the same command again; report it if it persists",
                             ),
@@ -339,7 +310,3 @@ def discard(fetched: Fetched | MarketLakeError) -> None:
     if isinstance(fetched, Downloaded):
         with contextlib.suppress(OSError):
             os.remove(fetched.path)
-
-
-def _first_line(exc: BaseException) -> str:
-    return (str(exc).strip().splitlines() or [type(exc).__name__])[0]

@@ -10,7 +10,6 @@ retried with exponential back-off; refused credentials and unknown buckets fail 
 from __future__ import annotations
 
 import logging
-import random
 import re
 import time
 from collections.abc import Callable, Iterator
@@ -24,18 +23,13 @@ import fsspec
 
 from marketlake.config import S3JsonSettings
 from marketlake.errors import MarketLakeError, SourceError, TransientError
+from marketlake.retry import first_line, with_retries
 
 log = logging.getLogger(__name__)
 
 HOUR = timedelta(hours=1)
 _HOUR_KEY = re.compile(r"^(\d{4})/(\d{2})/(\d{2})/(\d{2})/[^/].*$")
 SUFFIXES = (".json", ".jsonl", ".ndjson", ".gz")
-_TRANSIENT_NAMES = {
-    "EndpointConnectionError", "ConnectTimeoutError", "ReadTimeoutError", "ConnectionClosedError",
-    "ClientConnectorError", "ServerDisconnectedError", "ClientPayloadError", "TimeoutError",
-    "ConnectionError",
-}  # fmt: skip
-_TRANSIENT_CODES = ("SlowDown", "ServiceUnavailable", "InternalError", "RequestTimeout", "Throttl")
 
 
 class S3JsonUnavailableError(TransientError):
@@ -131,18 +125,6 @@ def hour_of_key(key: str) -> datetime | None:
         return None
 
 
-def _first_line(exc: BaseException) -> str:
-    return (str(exc).strip().splitlines() or [type(exc).__name__])[0]
-
-
-def _is_transient(exc: BaseException) -> bool:
-    if isinstance(exc, (FileNotFoundError, PermissionError)):
-        return False
-    if {c.__name__ for c in type(exc).__mro__} & _TRANSIENT_NAMES:
-        return True
-    return any(code in str(exc) for code in _TRANSIENT_CODES)
-
-
 class S3JsonClient:
     """Lists and reads the objects under one root.
 
@@ -188,40 +170,37 @@ class S3JsonClient:
 
     def _call(self, what: str, key: str, fn: Callable[[], Any]) -> Any:
         s = self.settings
-        for attempt in range(s.retries + 1):
-            try:
-                return fn()
-            except PermissionError as exc:
-                raise SourceError(
-                    f"the S3 server refused access: {_first_line(exc)}",
-                    path=self._where(key),
-                    endpoint=s.endpoint_url,
-                    hint="check sources.s3_json.access_key_id / secret_access_key "
-                    "(MARKETLAKE_SOURCES__S3_JSON__*) and the bucket policy",
-                ) from exc
-            except FileNotFoundError:
-                raise
-            except MarketLakeError:
-                raise
-            except Exception as exc:
-                if not _is_transient(exc):
-                    raise SourceError(
-                        f"could not {what}: {type(exc).__name__}: {_first_line(exc)}",
-                        path=self._where(key),
-                        hint="run again with --debug for details and report it if it persists",
-                    ) from exc
-                if attempt == s.retries:
-                    raise S3JsonUnavailableError(
-                        f"could not {what} after {attempt + 1} attempts: {_first_line(exc)}",
-                        path=self._where(key),
-                        endpoint=s.endpoint_url,
-                        hint="check sources.s3_json.endpoint_url and the network; then run the "
-                        "same command again (objects already ingested are skipped)",
-                    ) from exc
-                delay = min(s.backoff_max_s, s.backoff_s * 2**attempt) * random.uniform(0.5, 1.0)
-                log.info("retrying %s of %s in %.1fs: %s", what, key, delay, _first_line(exc))
-                self._sleep(delay)
-        raise AssertionError("unreachable")
+
+        def denied(exc: PermissionError) -> SourceError:
+            return SourceError(
+                f"the S3 server refused access: {first_line(exc)}",
+                path=self._where(key),
+                endpoint=s.endpoint_url,
+                hint="check sources.s3_json.access_key_id / secret_access_key "
+                "(MARKETLAKE_SOURCES__S3_JSON__*) and the bucket policy",
+            )
+
+        def exhausted(exc: Exception, attempts: int) -> S3JsonUnavailableError:
+            return S3JsonUnavailableError(
+                f"could not {what} after {attempts} attempts: {first_line(exc)}",
+                path=self._where(key),
+                endpoint=s.endpoint_url,
+                hint="check sources.s3_json.endpoint_url and the network; then run the "
+                "same command again (objects already ingested are skipped)",
+            )
+
+        def failed(exc: Exception) -> SourceError:
+            return SourceError(
+                f"could not {what}: {type(exc).__name__}: {first_line(exc)}",
+                path=self._where(key),
+                hint="run again with --debug for details and report it if it persists",
+            )
+
+        return with_retries(
+            fn, what=f"{what} {key}", retries=s.retries, backoff_s=s.backoff_s,
+            backoff_max_s=s.backoff_max_s, denied=denied, exhausted=exhausted, failed=failed,
+            sleep=self._sleep,
+        )  # fmt: skip
 
     def check_root(self) -> None:
         """Fail early and clearly when the bucket is missing or the credentials are refused.
@@ -331,7 +310,7 @@ class S3JsonClient:
                         yield (
                             item,
                             SourceError(
-                                f"could not read the object: {_first_line(exc)}",
+                                f"could not read the object: {first_line(exc)}",
                                 path=item.url,
                                 hint="run the same command again; report it if it persists",
                             ),
