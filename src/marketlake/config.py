@@ -477,6 +477,31 @@ class LoaderSettings(BaseModel):
     )
 
 
+class ApiSettings(BaseModel):
+    """The HTTP API (``marketlake serve``): where it listens, who may read and write."""
+
+    host: str = Field("127.0.0.1", description="Address uvicorn binds (0.0.0.0: every interface).")
+    port: int = Field(8000, ge=1, le=65535, description="TCP port uvicorn listens on.")
+    token: SecretStr | None = Field(
+        None,
+        description="Bearer token of write/admin routes (POST /runs) and of closed read routes; "
+        "None: those routes are refused. Never printed.",
+    )
+    open_reads: bool = Field(
+        True, description="Read routes answer without a token; False: they need api.token too."
+    )
+    page_size: int = Field(1_000, ge=1, description="Rows per page of /bars when not asked.")
+    max_page_size: int = Field(
+        50_000, ge=1, description="Largest page a client may ask for (limit=)."
+    )
+
+    @model_validator(mode="after")
+    def _check(self) -> ApiSettings:
+        if self.page_size > self.max_page_size:
+            raise ValueError("api.page_size must not exceed api.max_page_size")
+        return self
+
+
 class Settings(BaseSettings):
     """All marketlake settings. Build with :func:`get_settings`, not at import time."""
 
@@ -499,6 +524,7 @@ class Settings(BaseSettings):
     futures: FuturesSettings = FuturesSettings()
     analytics: AnalyticsSettings = AnalyticsSettings()
     loader: LoaderSettings = LoaderSettings()
+    api: ApiSettings = ApiSettings()
 
     @classmethod
     def settings_customise_sources(

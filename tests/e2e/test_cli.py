@@ -26,6 +26,11 @@ HEAVY = (
     "matplotlib",
     "exchange_calendars",
     "numpy",
+    "fastapi",
+    "uvicorn",
+    "httpx",
+    "psycopg",
+    "sqlglot",
 )
 
 

@@ -20,6 +20,7 @@ from marketlake.cli.ingest import ingest_app
 from marketlake.cli.ops import quality, status
 from marketlake.cli.pipeline import build, demo
 from marketlake.cli.report import report
+from marketlake.cli.serve import serve
 
 app = typer.Typer(
     name="marketlake",
@@ -37,6 +38,7 @@ app.command()(status)
 app.command()(quality)
 app.command()(report)
 app.command()(compact)
+app.command()(serve)
 
 
 @app.callback()
