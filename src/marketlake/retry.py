@@ -11,14 +11,17 @@ from __future__ import annotations
 
 import logging
 import random
-from collections.abc import Callable
-from typing import TypeVar
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from typing import TypeVar, cast
 
 from marketlake.errors import MarketLakeError
 
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
+Item = TypeVar("Item")
+_END = object()
 
 # Exception class names (anywhere in the MRO) of connection-level failures worth a retry; by
 # name, so neither botocore nor aiohttp is imported for a local lake.
@@ -99,3 +102,42 @@ def with_retries(
             log.info("retrying %s in %.1fs: %s", what, delay, first_line(exc))
             sleep(delay)
     raise AssertionError("unreachable")
+
+
+def bounded_map(
+    fn: Callable[[Item], T],
+    items: Iterable[Item],
+    *,
+    concurrency: int,
+    unexpected: Callable[[Item, Exception], MarketLakeError],
+) -> Iterator[tuple[Item, T | MarketLakeError]]:
+    """``fn(item)`` for each item on ``concurrency`` threads, yielded as each completes.
+
+    At most ``concurrency`` calls are in flight (downloads are not all started at once, so
+    memory and open connections stay bounded). One item's failure comes back as its error
+    (a ``MarketLakeError`` as raised, anything else through ``unexpected``); the others go on.
+    """
+    pending: set[Future[T]] = set()
+    owner: dict[Future[T], Item] = {}
+    queue = iter(items)
+    with ThreadPoolExecutor(max_workers=concurrency) as pool:
+        while True:
+            while len(pending) < concurrency:
+                nxt = next(queue, _END)
+                if nxt is _END:
+                    break
+                item = cast("Item", nxt)
+                future = pool.submit(fn, item)
+                owner[future] = item
+                pending.add(future)
+            if not pending:
+                return
+            done, pending = wait(pending, return_when=FIRST_COMPLETED)
+            for future in done:
+                item = owner.pop(future)
+                try:
+                    yield item, future.result()
+                except MarketLakeError as exc:
+                    yield item, exc
+                except Exception as exc:
+                    yield item, unexpected(item, exc)

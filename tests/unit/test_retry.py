@@ -87,3 +87,40 @@ def test_other_errors_are_raised_at_once_as_they_are_or_as_told() -> None:
 )
 def test_what_counts_as_transient(exc: BaseException, transient: bool) -> None:
     assert is_transient(exc) is transient
+
+
+def test_bounded_map_keeps_at_most_n_in_flight_and_returns_each_failure_as_its_error() -> None:
+    import threading
+    import time
+
+    from marketlake.retry import bounded_map
+
+    lock = threading.Lock()
+    running, peak = 0, 0
+
+    def work(n: int) -> int:
+        nonlocal running, peak
+        with lock:
+            running += 1
+            peak = max(peak, running)
+        time.sleep(0.01)
+        with lock:
+            running -= 1
+        if n == 3:
+            raise ValueError("three")
+        if n == 5:
+            raise SourceError("five")
+        return n * n
+
+    got = dict(
+        bounded_map(
+            work, range(10), concurrency=3, unexpected=lambda n, exc: SourceError(f"{n}: {exc}")
+        )
+    )
+    assert sorted(got) == list(range(10))
+    assert peak <= 3
+    assert {n: v for n, v in got.items() if isinstance(v, int)} == {
+        n: n * n for n in range(10) if n not in (3, 5)
+    }
+    assert str(got[3]).startswith("3: three")
+    assert str(got[5]).startswith("five")

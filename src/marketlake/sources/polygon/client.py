@@ -19,7 +19,6 @@ import os
 import time
 import uuid
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from functools import partial
@@ -28,7 +27,7 @@ from typing import Any
 
 from marketlake.config import PolygonSettings
 from marketlake.errors import MarketLakeError, SourceError, TransientError
-from marketlake.retry import first_line, with_retries
+from marketlake.retry import bounded_map, first_line, with_retries
 from marketlake.sources.polygon.keys import FlatFile, month_prefixes, parse_key
 
 log = logging.getLogger(__name__)
@@ -260,36 +259,20 @@ class PolygonClient:
         Yields:
             Each file with its bytes (or temporary file), or the error that stopped it.
         """
-        pending: set[Future[Fetched]] = set()
-        owner: dict[Future[Fetched], Listed] = {}
-        queue = iter(files)
-        with ThreadPoolExecutor(max_workers=self.settings.concurrency) as pool:
-            while True:
-                while len(pending) < self.settings.concurrency:
-                    nxt = next(queue, None)
-                    if nxt is None:
-                        break
-                    future = pool.submit(self._fetch_any, nxt, spill_bytes, spill_dir)
-                    owner[future] = nxt
-                    pending.add(future)
-                if not pending:
-                    return
-                done, pending = wait(pending, return_when=FIRST_COMPLETED)
-                for future in done:
-                    listed = owner.pop(future)
-                    try:
-                        yield listed, future.result()
-                    except MarketLakeError as exc:
-                        yield listed, exc
-                    except Exception as exc:
-                        yield (
-                            listed,
-                            SourceError(
-                                f"download failed: {first_line(exc)}",
-                                path=self.where(listed.file.key),
-                                hint="run the same command again; report it if it persists",
-                            ),
-                        )
+
+        def unexpected(listed: Listed, exc: Exception) -> SourceError:
+            return SourceError(
+                f"download failed: {first_line(exc)}",
+                path=self.where(listed.file.key),
+                hint="run the same command again; report it if it persists",
+            )
+
+        return bounded_map(
+            lambda listed: self._fetch_any(listed, spill_bytes, spill_dir),
+            files,
+            concurrency=self.settings.concurrency,
+            unexpected=unexpected,
+        )
 
 
 def _modified(info: dict[str, Any]) -> datetime | None:

@@ -13,7 +13,6 @@ import logging
 import re
 import time
 from collections.abc import Callable, Iterator
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -23,7 +22,7 @@ import fsspec
 
 from marketlake.config import S3JsonSettings
 from marketlake.errors import MarketLakeError, SourceError, TransientError
-from marketlake.retry import first_line, with_retries
+from marketlake.retry import bounded_map, first_line, with_retries
 
 log = logging.getLogger(__name__)
 
@@ -285,33 +284,14 @@ class S3JsonClient:
 
         One object's failure comes back as its error; the others go on.
         """
-        pending: set[Future[bytes]] = set()
-        owner: dict[Future[bytes], Listed] = {}
-        queue = iter(items)
-        with ThreadPoolExecutor(max_workers=self.settings.concurrency) as pool:
-            while True:
-                while len(pending) < self.settings.concurrency:
-                    nxt = next(queue, None)
-                    if nxt is None:
-                        break
-                    future = pool.submit(self.fetch, nxt)
-                    owner[future] = nxt
-                    pending.add(future)
-                if not pending:
-                    return
-                done, pending = wait(pending, return_when=FIRST_COMPLETED)
-                for future in done:
-                    item = owner.pop(future)
-                    try:
-                        yield item, future.result()
-                    except MarketLakeError as exc:
-                        yield item, exc
-                    except Exception as exc:
-                        yield (
-                            item,
-                            SourceError(
-                                f"could not read the object: {first_line(exc)}",
-                                path=item.url,
-                                hint="run the same command again; report it if it persists",
-                            ),
-                        )
+
+        def unexpected(item: Listed, exc: Exception) -> SourceError:
+            return SourceError(
+                f"could not read the object: {first_line(exc)}",
+                path=item.url,
+                hint="run the same command again; report it if it persists",
+            )
+
+        return bounded_map(
+            self.fetch, items, concurrency=self.settings.concurrency, unexpected=unexpected
+        )
