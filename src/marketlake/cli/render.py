@@ -122,5 +122,5 @@ def print_demo(out: Console, result: DemoResult) -> None:
     out.print(table)
     out.print(
         "next: [bold]marketlake status[/] (run ledger), [bold]marketlake quality[/] "
-        "(what was quarantined and why)"
+        "(what was quarantined and why), [bold]marketlake serve[/] (HTTP API, docs at /docs)"
     )
