@@ -19,7 +19,6 @@ import threading
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import BinaryIO, TypeVar
 
 import polars as pl
@@ -298,19 +297,7 @@ def publish_flat_file(
             _commit_chunk(lake, progress, pending)
             if on_rows is not None:
                 on_rows(progress.rows_in)
-    record = IngestRecord(
-        ingest_id=ingest_id,
-        dataset=dataset,
-        source=SOURCE,
-        rows_in=progress.rows_in,
-        rows_out=progress.rows_out,
-        rows_quarantined=sum(progress.quarantined_by_rule.values()),
-        quarantined_by_rule=dict(sorted(progress.quarantined_by_rule.items())),
-        flagged_by_rule=dict(sorted(progress.flagged_by_rule.items())),
-        partitions=sorted(progress.files),
-        published_at=datetime.now(UTC).isoformat(timespec="microseconds"),
-        symbols=symbols,
-    )
+    record = progress.to_record(dataset=dataset, source=SOURCE, symbols=symbols)
     record = publish_chunked_record(
         lake, record, quarantine_files=progress.quarantine_files, supersedes=supersedes
     )

@@ -271,16 +271,5 @@ def publish_key(
     finally:
         reader.close()
         pool.shutdown(wait=True, cancel_futures=True)
-    record = IngestRecord(
-        ingest_id=ingest_id,
-        dataset=DATASET,
-        source=source,
-        rows_in=progress.rows_in,
-        rows_out=progress.rows_out,
-        rows_quarantined=sum(progress.quarantined_by_rule.values()),
-        quarantined_by_rule=dict(sorted(progress.quarantined_by_rule.items())),
-        flagged_by_rule=dict(sorted(progress.flagged_by_rule.items())),
-        partitions=sorted(progress.files),
-        published_at=datetime.now(UTC).isoformat(timespec="microseconds"),
-    )
+    record = progress.to_record(dataset=DATASET, source=source)
     return record, progress, resumed_at

@@ -240,6 +240,24 @@ class ChunkProgress:
     quarantine_files: list[str] = field(default_factory=list)
     state: dict[str, int] = field(default_factory=dict)  # the source's carry-over between chunks
 
+    def to_record(
+        self, *, dataset: str, source: str, symbols: list[str] | None = None
+    ) -> IngestRecord:
+        """The ingest record of the finished publish (every chunk in place)."""
+        return IngestRecord(
+            ingest_id=self.ingest_id,
+            dataset=dataset,
+            source=source,
+            rows_in=self.rows_in,
+            rows_out=self.rows_out,
+            rows_quarantined=sum(self.quarantined_by_rule.values()),
+            quarantined_by_rule=dict(sorted(self.quarantined_by_rule.items())),
+            flagged_by_rule=dict(sorted(self.flagged_by_rule.items())),
+            partitions=sorted(self.files),
+            published_at=datetime.now(UTC).isoformat(timespec="microseconds"),
+            symbols=symbols,
+        )
+
 
 def read_progress(lake: Lake, ingest_id: str) -> ChunkProgress | None:
     """The progress of an interrupted chunked publish, or None."""
