@@ -26,6 +26,37 @@ CONFIG_ENV = "MARKETLAKE_CONFIG"
 DEFAULT_CONFIG_FILE = "marketlake.yaml"
 
 
+def s3fs_options(
+    *,
+    endpoint_url: str | None,
+    region: str | None,
+    key: str | None,
+    secret: SecretStr | None,
+    connect_timeout_s: float,
+    retries: dict[str, Any],
+) -> dict[str, Any]:
+    """s3fs options for one S3-compatible store (the secret revealed only here, never logged).
+
+    Listings are never cached: other processes write the same prefixes. ``retries`` is
+    botocore's retry config (``{"max_attempts": 1}`` where marketlake retries itself).
+    """
+    client: dict[str, Any] = {}
+    if endpoint_url:
+        client["endpoint_url"] = endpoint_url
+    if region:
+        client["region_name"] = region
+    options: dict[str, Any] = {
+        "client_kwargs": client,
+        "use_listings_cache": False,
+        "config_kwargs": {"connect_timeout": connect_timeout_s, "retries": retries},
+    }
+    if key:
+        options["key"] = key
+    if secret:
+        options["secret"] = secret.get_secret_value()
+    return options
+
+
 class LakeSettings(BaseModel):
     """Where bronze and silver live: a local folder or an ``s3://`` URI."""
 
@@ -305,20 +336,12 @@ class PolygonSettings(BaseModel):
 
     def storage_options(self) -> dict[str, Any]:
         """s3fs options (the secret revealed only here, never logged)."""
-        options: dict[str, Any] = {
-            "client_kwargs": {"endpoint_url": self.endpoint_url, "region_name": self.region},
-            "use_listings_cache": False,
-            # Retries are ours (with back-off and a report); botocore's would hide them.
-            "config_kwargs": {
-                "connect_timeout": self.connect_timeout_s,
-                "retries": {"max_attempts": 1},
-            },
-        }
-        if self.access_key_id:
-            options["key"] = self.access_key_id
-        if self.secret_access_key:
-            options["secret"] = self.secret_access_key.get_secret_value()
-        return options
+        # Retries are ours (with back-off and a report); botocore's would hide them.
+        return s3fs_options(
+            endpoint_url=self.endpoint_url, region=self.region, key=self.access_key_id,
+            secret=self.secret_access_key, connect_timeout_s=self.connect_timeout_s,
+            retries={"max_attempts": 1},
+        )  # fmt: skip
 
 
 class AlphaVantageSettings(BaseModel):
@@ -372,19 +395,12 @@ class S3JsonSettings(BaseModel):
 
     def storage_options(self) -> dict[str, Any]:
         """s3fs options (the secret revealed only here, never logged)."""
-        options: dict[str, Any] = {"use_listings_cache": False}
-        client: dict[str, Any] = {}
-        if self.endpoint_url:
-            client["endpoint_url"] = self.endpoint_url
-        if self.region:
-            client["region_name"] = self.region
-        if client:
-            options["client_kwargs"] = client
-        if self.access_key_id:
-            options["key"] = self.access_key_id
-        if self.secret_access_key:
-            options["secret"] = self.secret_access_key.get_secret_value()
-        return options
+        # Retries are ours (with back-off and a report); botocore's would hide them.
+        return s3fs_options(
+            endpoint_url=self.endpoint_url, region=self.region, key=self.access_key_id,
+            secret=self.secret_access_key, connect_timeout_s=self.connect_timeout_s,
+            retries={"max_attempts": 1},
+        )  # fmt: skip
 
 
 class SourcesSettings(BaseModel):
@@ -568,26 +584,11 @@ class Settings(BaseSettings):
         if not self.lake_uri.startswith("s3://"):
             return {}
         lake = self.lake
-        client: dict[str, Any] = {}
-        if lake.endpoint_url:
-            client["endpoint_url"] = lake.endpoint_url
-        if lake.region:
-            client["region_name"] = lake.region
-        options: dict[str, Any] = {
-            "client_kwargs": client,
-            # Other processes (another ingest, the CLI) write the same prefixes: a cached
-            # listing would hide their objects.
-            "use_listings_cache": False,
-            "config_kwargs": {
-                "connect_timeout": lake.connect_timeout_s,
-                "retries": {"max_attempts": lake.max_attempts, "mode": "standard"},
-            },
-        }
-        if lake.access_key_id:
-            options["key"] = lake.access_key_id
-        if lake.secret_access_key:
-            options["secret"] = lake.secret_access_key.get_secret_value()
-        return options
+        return s3fs_options(
+            endpoint_url=lake.endpoint_url, region=lake.region, key=lake.access_key_id,
+            secret=lake.secret_access_key, connect_timeout_s=lake.connect_timeout_s,
+            retries={"max_attempts": lake.max_attempts, "mode": "standard"},
+        )  # fmt: skip
 
 
 def load_settings(**overrides: Any) -> Settings:

@@ -143,13 +143,8 @@ class S3JsonClient:
         if self.url.startswith("s3://"):
             import s3fs  # type: ignore[import-untyped]
 
-            options = settings.storage_options()
-            options["config_kwargs"] = {
-                "connect_timeout": settings.connect_timeout_s,
-                "retries": {"max_attempts": 1},  # ours, with back-off and a report
-            }
             self.fs: fsspec.AbstractFileSystem = s3fs.S3FileSystem(
-                skip_instance_cache=True, **options
+                skip_instance_cache=True, **settings.storage_options()
             )
             self.root = self.url[len("s3://") :]
             self.is_local = False
