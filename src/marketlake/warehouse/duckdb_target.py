@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
@@ -32,7 +32,7 @@ from marketlake.lake.bronze import read_manifest
 from marketlake.lake.compact import live_keys
 from marketlake.lake.silver import SILVER
 from marketlake.lake.store import Lake
-from marketlake.warehouse.trading_calendar import build_calendar, empty_calendar
+from marketlake.warehouse.trading_calendar import calendar_around
 
 if TYPE_CHECKING:
     import duckdb
@@ -58,9 +58,6 @@ INGESTS = pa.schema(
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 MICROSECOND = timedelta(microseconds=1)
-# Calendar days around the bars' first and last session in silver.trading_calendar, so a date
-# just outside the data (a reference as-of, the next session of the last bar) is still there.
-CALENDAR_MARGIN = timedelta(days=14)
 DEFAULT_CALENDAR = "XNYS"
 
 # view over Parquet, copied table, empty table, or no relation at all
@@ -176,7 +173,7 @@ def prepare_silver(
     datasets = exposed_datasets()
     # The live files only (a consistent snapshot): never the inputs of a committed compaction.
     files = {d.name: live_keys(lake, d.name) for d in datasets}
-    ingests = _ingests_table(lake)
+    ingests = ingests_table(lake)
     con.execute("begin transaction")
     try:
         # Dropping the schema clears a view or a table of an earlier build alike.
@@ -212,9 +209,7 @@ def _calendar_table(con: duckdb.DuckDBPyConnection, calendar: str) -> pa.Table:
         f"select min(session_date), max(session_date) from {SILVER_SCHEMA}.bars"
     ).fetchall()
     first, last = rows[0] if rows else (None, None)
-    if not isinstance(first, date) or not isinstance(last, date):
-        return empty_calendar()
-    return build_calendar(calendar, first - CALENDAR_MARGIN, last + CALENDAR_MARGIN)
+    return calendar_around(calendar, first, last)
 
 
 def _count(con: duckdb.DuckDBPyConnection, name: str) -> int:
@@ -296,7 +291,7 @@ def _create_from_arrow(con: duckdb.DuckDBPyConnection, target: str, table: pa.Ta
         con.unregister(name)
 
 
-def _ingests_table(lake: Lake) -> pa.Table:
+def ingests_table(lake: Lake) -> pa.Table:
     entries = read_manifest(lake)
     # Instants as integer microseconds: converting aware datetimes makes pyarrow import pandas.
     landed_us = [(datetime.fromisoformat(e.landed_at) - EPOCH) // MICROSECOND for e in entries]

@@ -28,7 +28,6 @@ import time
 from collections import defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import date
 from typing import TYPE_CHECKING
 
 import pyarrow as pa
@@ -44,13 +43,10 @@ from marketlake.lake.silver import IngestRecord, read_records
 from marketlake.lake.store import Lake
 from marketlake.retry import first_line
 from marketlake.warehouse.duckdb_target import (
-    CALENDAR_MARGIN,
     DEFAULT_CALENDAR,
     SilverDataset,
     exposed_datasets,
-)
-from marketlake.warehouse.duckdb_target import (
-    _ingests_table as ingests_table,  # the manifest as DuckDB sees it
+    ingests_table,
 )
 from marketlake.warehouse.postgres_target import (
     SILVER,
@@ -60,7 +56,7 @@ from marketlake.warehouse.postgres_target import (
     timescale_available,
     where,
 )
-from marketlake.warehouse.trading_calendar import build_calendar, empty_calendar
+from marketlake.warehouse.trading_calendar import calendar_around
 
 if TYPE_CHECKING:
     import psycopg
@@ -543,9 +539,7 @@ def _calendar(con: psycopg.Connection, silver: str, calendar: str) -> pa.Table:
         f'select min(session_date), max(session_date) from "{silver}".bars'
     ).fetchone()
     first, last = row if row else (None, None)
-    if not isinstance(first, date) or not isinstance(last, date):
-        return empty_calendar()
-    return build_calendar(calendar, first - CALENDAR_MARGIN, last + CALENDAR_MARGIN)
+    return calendar_around(calendar, first, last)
 
 
 def read_loads(pg: PostgresSettings) -> dict[tuple[str, str], tuple[str, int]]:

@@ -27,7 +27,6 @@ import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import date
 from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import urlsplit
 
@@ -454,17 +453,14 @@ def _load(
 
 def _write_generated(con: SnowflakeConnection, settings: Settings, lake: Lake) -> None:
     """Write silver.ingests and silver.trading_calendar as Parquet in the lake, for COPY."""
-    from marketlake.warehouse.duckdb_target import CALENDAR_MARGIN, _ingests_table
-    from marketlake.warehouse.trading_calendar import build_calendar, empty_calendar
+    from marketlake.warehouse.duckdb_target import ingests_table
+    from marketlake.warehouse.trading_calendar import calendar_around
 
-    lake.write_parquet(f"{GENERATED}/ingests.parquet", _ingests_table(lake))
+    lake.write_parquet(f"{GENERATED}/ingests.parquet", ingests_table(lake))
     bars = sql.qualified(settings.warehouse.snowflake.database, "bars")
     bounds = _execute(con, f"select min(session_date), max(session_date) from {bars}")
     first, last = bounds[0] if bounds else (None, None)
-    calendar = empty_calendar()
-    if isinstance(first, date) and isinstance(last, date):
-        code = settings.warehouse.gold.calendar
-        calendar = build_calendar(code, first - CALENDAR_MARGIN, last + CALENDAR_MARGIN)
+    calendar = calendar_around(settings.warehouse.gold.calendar, first, last)
     lake.write_parquet(f"{GENERATED}/trading_calendar.parquet", calendar)
 
 

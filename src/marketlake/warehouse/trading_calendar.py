@@ -33,6 +33,22 @@ TRADING_CALENDAR = pa.schema(
 )
 
 
+# Calendar days around the bars' first and last session, so a date just outside the data (a
+# reference as-of, the next session of the last bar) is still in the warehouse's calendar.
+CALENDAR_MARGIN = timedelta(days=14)
+
+
+def calendar_around(code: str, first: object, last: object) -> pa.Table:
+    """The calendar over the bars' session dates ``first..last`` plus the margin.
+
+    ``first``/``last`` are what the engine's ``min/max(session_date)`` returned: None (no bars)
+    gives the empty calendar.
+    """
+    if not isinstance(first, date) or not isinstance(last, date):
+        return empty_calendar()
+    return build_calendar(code, first - CALENDAR_MARGIN, last + CALENDAR_MARGIN)
+
+
 def empty_calendar() -> pa.Table:
     """The calendar of an empty lake: no rows, typed columns."""
     return TRADING_CALENDAR.empty_table()
