@@ -33,8 +33,8 @@ lint: install  ## ruff lint + format check
 typecheck: install  ## mypy --strict on src
 	$(RUN) mypy
 
-services:  ## start the servers the tests need when missing (PostgreSQL; S3 is started by the tests)
-	bash scripts/services.sh postgres
+services:  ## start what the tests need when missing: PostgreSQL, NATS JetStream, Chromium (S3: the tests start it)
+	bash scripts/services.sh all
 
 test: lint typecheck services  ## the whole suite: lint, types, unit, integration (real dbt, PostgreSQL, S3), e2e
 	$(RUN) pytest -n auto --dist loadfile --durations=15  # one worker per core, a test file per worker

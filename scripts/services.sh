@@ -6,6 +6,12 @@
 #                                  the `postgres` role reachable over TCP without a password, and
 #                                  a password-checked role (marketlake_auth) for the login-failure
 #                                  test.
+#   scripts/services.sh nats       NATS with JetStream on 127.0.0.1:4222 (Debian's `nats-server`),
+#                                  for the streaming tests.
+#   scripts/services.sh chromium   Debian's Chromium and ChromeDriver (/usr/bin/chromium), for the
+#                                  dashboard and report tests in a real browser. Never a
+#                                  downloaded browser.
+#   scripts/services.sh all        all of the above.
 #
 # Idempotent: run it before every `make test`. Needs root (or sudo) only when it installs or
 # configures the server.
@@ -33,9 +39,7 @@ pg_ready() {
 }
 
 install_postgres() {
-    say "installing PostgreSQL (apt-get install postgresql)"
-    as_root apt-get update -qq
-    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null
+    apt_install postgresql
 }
 
 start_postgres() {
@@ -91,7 +95,51 @@ postgres() {
     say "PostgreSQL ready on $PG_HOST:$PG_PORT"
 }
 
+NATS_HOST=${MARKETLAKE_TEST_NATS_HOST:-127.0.0.1}
+NATS_PORT=${MARKETLAKE_TEST_NATS_PORT:-4222}
+NATS_STORE=${MARKETLAKE_TEST_NATS_STORE:-/var/lib/nats-server}
+
+apt_install() {
+    say "installing $* (apt-get install)"
+    as_root apt-get update -qq
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >/dev/null
+}
+
+nats_ready() {
+    (exec 3<>"/dev/tcp/$NATS_HOST/$NATS_PORT") 2>/dev/null
+}
+
+nats() {
+    if ! nats_ready; then
+        command -v nats-server >/dev/null 2>&1 || [ -x /usr/sbin/nats-server ] || apt_install nats-server
+        local bin
+        bin=$(command -v nats-server 2>/dev/null || echo /usr/sbin/nats-server)
+        as_root mkdir -p "$NATS_STORE"
+        say "starting NATS with JetStream on $NATS_HOST:$NATS_PORT (store $NATS_STORE)"
+        as_root start-stop-daemon --start --oknodo --background --make-pidfile \
+            --pidfile "/run/marketlake-nats-$NATS_PORT.pid" --exec "$bin" -- \
+            -a "$NATS_HOST" -p "$NATS_PORT" -js -sd "$NATS_STORE" -l /var/log/nats-server.log
+        for _ in $(seq 1 30); do
+            nats_ready && break
+            sleep 0.5
+        done
+        nats_ready || die "NATS did not start on $NATS_HOST:$NATS_PORT; see /var/log/nats-server.log"
+    fi
+    say "NATS ready on $NATS_HOST:$NATS_PORT"
+}
+
+chromium() {
+    if [ ! -x /usr/bin/chromium ] || [ ! -x /usr/bin/chromedriver ]; then
+        apt_install chromium chromium-driver
+    fi
+    [ -x /usr/bin/chromium ] || die "no /usr/bin/chromium after apt-get install chromium"
+    say "Chromium ready: /usr/bin/chromium"
+}
+
 case "${1:-}" in
     postgres) postgres ;;
-    *) die "usage: $0 postgres" ;;
+    nats) nats ;;
+    chromium) chromium ;;
+    all) postgres; nats; chromium ;;
+    *) die "usage: $0 postgres|nats|chromium|all" ;;
 esac

@@ -518,6 +518,23 @@ class ApiSettings(BaseModel):
         return self
 
 
+class DashboardSettings(BaseModel):
+    """The Streamlit dashboard (``marketlake dashboard``)."""
+
+    host: str = Field("127.0.0.1", description="Address Streamlit binds.")
+    port: int = Field(8501, ge=1, le=65535, description="TCP port Streamlit listens on.")
+
+
+class StreamSettings(BaseModel):
+    """Streaming moving averages: the NATS JetStream broker and the PostgreSQL sink."""
+
+    nats_url: str = Field("nats://127.0.0.1:4222", description="The NATS server (JetStream on).")
+
+
+class OpsSettings(BaseModel):
+    """Operations: retries of ``marketlake run``, logs, metrics, freshness checks and alerts."""
+
+
 class Settings(BaseSettings):
     """All marketlake settings. Build with :func:`get_settings`, not at import time."""
 
@@ -541,6 +558,9 @@ class Settings(BaseSettings):
     analytics: AnalyticsSettings = AnalyticsSettings()
     loader: LoaderSettings = LoaderSettings()
     api: ApiSettings = ApiSettings()
+    dashboard: DashboardSettings = DashboardSettings()
+    stream: StreamSettings = StreamSettings()
+    ops: OpsSettings = OpsSettings()
 
     @classmethod
     def settings_customise_sources(
