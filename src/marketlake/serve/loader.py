@@ -14,6 +14,14 @@ Time bounds:
     * A **datetime** (or ``"YYYY-MM-DDTHH:MM..."``) bounds ``ts_event`` as ``[start, end)``;
       naive values are UTC.
 
+One bar per time (bars only): silver keeps every delivery, so two deliveries whose ranges overlap
+(two CSV exports of one symbol, a re-sent day) both hold the bars they share. The loader returns
+one bar per (symbol, interval, ``ts_event``): the row of the latest-landed delivery (the bronze
+manifest's ``landed_at``; ties broken by the larger ``ingest_id``), the same rule as gold's
+``stg_silver__bars``. Eager reads check for repeated keys (one pass over the sorted keys) and pay
+for the choice only when there are some; lazy scans add it to the plan whenever the partitions
+read hold more than one delivery.
+
 Corporate actions (bars only, ``adjust=``):
     * ``"none"``: prices as delivered.
     * ``"splits"``: a ``split_factor`` f (2.0 for 2-for-1) on a bar is effective from that bar on.
@@ -33,7 +41,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Hashable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any, Literal, overload
 
 import polars as pl
@@ -41,6 +49,7 @@ import polars as pl
 from marketlake.config import Settings, get_settings
 from marketlake.errors import ConfigError
 from marketlake.lake import Lake, open_lake
+from marketlake.lake.bronze import read_manifest
 from marketlake.schemas import schema_of
 from marketlake.serve.adjust import Adjust, adjust_bars
 from marketlake.serve.cache import CacheInfo, FrameCache
@@ -101,6 +110,37 @@ def _time_filter(dataset: str, start: Bound | None, end: Bound | None) -> list[p
     return filters
 
 
+# A bar is identified by these; deliveries that overlap repeat them.
+BAR_KEY = ["symbol", "interval", "ts_event"]
+
+
+def _ingest_of(key: str) -> str:
+    # Silver files are named by ingest id: <id>.parquet, <id>-<chunk>.parquet, <id>-compact-<h>.
+    return key.rsplit("/", 1)[-1].removesuffix(".parquet").split("-", 1)[0]
+
+
+def _delivery_ranks(lake: Lake, ingest_ids: set[str]) -> pl.DataFrame:
+    """Landing time of each delivery (None when silver holds it without a manifest row)."""
+    landed = {e.ingest_id: e.landed_at for e in read_manifest(lake) if e.ingest_id in ingest_ids}
+    return pl.DataFrame(
+        {
+            "ingest_id": sorted(ingest_ids),
+            "_landed_at": [landed.get(i) for i in sorted(ingest_ids)],
+        },
+        schema={"ingest_id": pl.String, "_landed_at": pl.String},
+    ).with_columns(pl.col("_landed_at").str.to_datetime(time_zone="UTC", time_unit="us"))
+
+
+def _latest_delivery(frame: pl.LazyFrame, ranks: pl.DataFrame) -> pl.LazyFrame:
+    """One row per bar key: the latest-landed delivery's (ties: the larger ingest id)."""
+    return (
+        frame.join(ranks.lazy(), on="ingest_id", how="left")
+        .sort(["_landed_at", "ingest_id"], descending=True, nulls_last=True, maintain_order=True)
+        .unique(subset=BAR_KEY, keep="first", maintain_order=True)
+        .drop("_landed_at")
+    )
+
+
 @dataclass(frozen=True)
 class _Request:
     dataset: str
@@ -119,9 +159,11 @@ def _order(request: _Request) -> list[str]:
     return ["ts_event"] if single else ["symbol", "ts_event"]
 
 
-def _plan(
-    lake: Lake, request: _Request, *, sort: bool = True
-) -> tuple[pl.LazyFrame, list[tuple[str, int, str]]]:
+Files = list[tuple[str, int, str]]  # (key, size, version) of the silver files a read opens
+
+
+def _files(lake: Lake, request: _Request) -> Files:
+    """The files ``request`` reads (a consistent snapshot, see ``list_files``)."""
     adjusting = request.adjust != "none"
     if adjusting and request.dataset != "bars":
         raise ConfigError(
@@ -129,11 +171,28 @@ def _plan(
         )
     # Adjustment factors depend on every later split/dividend: read the symbol's whole history.
     years = None if adjusting else partition_years(request.dataset, request.start, request.end)
-    files = list_files(lake, request.dataset, request.symbols, years)
+    return list_files(lake, request.dataset, request.symbols, years)
+
+
+def _plan(
+    lake: Lake, request: _Request, files: Files, *, sort: bool = True, latest: bool | None = None
+) -> pl.LazyFrame:
+    """The lazy read of ``request`` over ``files``.
+
+    ``latest``: keep one bar per key (see the module docs); None decides from the files (more
+    than one delivery among them), False leaves repeats for the caller to check.
+    """
+    adjusting = request.adjust != "none"
     frame = _scan_files(lake, request.dataset, files_to_read(lake, files))
     order = _order(request)
     if request.interval is not None:
         frame = frame.filter(pl.col("interval") == request.interval)
+    if request.dataset == "bars":
+        ingests = {_ingest_of(key) for key, _, _ in files}
+        if latest is None:
+            latest = len(ingests) > 1
+        if latest:
+            frame = _latest_delivery(frame, _delivery_ranks(lake, ingests))
     if adjusting:
         ordered = frame.sort(["symbol", "interval", "ts_event"], maintain_order=True)
         frame = adjust_bars(ordered, request.adjust)
@@ -149,7 +208,20 @@ def _plan(
                 hint=f"columns: {', '.join(schema_of(request.dataset).names)}",
             )
         frame = frame.select(request.columns)
-    return frame, files
+    return frame
+
+
+def _repeats(frame: pl.DataFrame, request: _Request) -> bool:
+    """Whether two rows share a bar key; ``frame`` is sorted by symbol and time.
+
+    With one interval, rows that share a key are neighbours: one pass over the sorted keys.
+    """
+    if request.interval is None:
+        return bool(frame.select(pl.struct(BAR_KEY).is_duplicated().any()).item())
+    same = pl.col("ts_event") == pl.col("ts_event").shift(1)
+    if _order(request) != ["ts_event"]:
+        same = same & (pl.col("symbol") == pl.col("symbol").shift(1))
+    return bool(frame.select(same.any()).item())
 
 
 def _request(
@@ -183,21 +255,42 @@ def _context(settings: Settings | None) -> tuple[Settings, Lake]:
 
 def _scan(request: _Request, settings: Settings | None) -> pl.LazyFrame:
     _, lake = _context(settings)
-    return _plan(lake, request)[0]
+    return _plan(lake, request, _files(lake, request))
+
+
+def _collect(lake: Lake, request: _Request, files: Files) -> pl.DataFrame:
+    """The rows of ``request`` in the loader's order, one per bar key for bars."""
+    if request.dataset != "bars" or request.adjust != "none":
+        # Adjusting reads through the plan's own choice of delivery (before the factors).
+        keys_kept = request.columns is None or set(_order(request)) <= set(request.columns)
+        frame = _plan(lake, request, files, sort=not keys_kept)
+        return _sorted(frame.collect(), request) if keys_kept else frame.collect()
+    # Bars: read with the keys, check for repeats (rare: overlapping deliveries), and only then
+    # pay for choosing the latest delivery.
+    wanted = request.columns
+    keyed = replace(request, columns=None if wanted is None else _with_keys(wanted))
+    result = _sorted(_plan(lake, keyed, files, sort=False, latest=False).collect(), keyed)
+    if len({_ingest_of(key) for key, _, _ in files}) > 1 and _repeats(result, keyed):
+        frame = _plan(lake, keyed, files, sort=False, latest=True)
+        result = _sorted(frame.collect(), keyed)
+    return result if wanted is None else result.select(wanted)
+
+
+def _with_keys(columns: list[str]) -> list[str]:
+    return columns + [k for k in BAR_KEY if k not in columns]
 
 
 def _read(request: _Request, settings: Settings | None, output: Output) -> Any:
     if output not in ("polars", "pandas"):
         raise ConfigError(f"unknown output {output!r}", hint='use output="polars" or "pandas"')
     _, lake = _context(settings)
-    # Sort after collecting when the sort keys are in the output: a frame already in order
-    # (a compacted file, a single file) then skips the sort.
-    keys_kept = request.columns is None or set(_order(request)) <= set(request.columns)
-    frame, files = _plan(lake, request, sort=not keys_kept)
+    # Sorted after collecting: a frame already in order (a compacted file, a single file) then
+    # skips the sort.
+    files = _files(lake, request)
     key: Hashable = (lake.uri, repr(request), tuple(files))
     result = _cache.get(key)
     if result is None:
-        result = _sorted(frame.collect(), request) if keys_kept else frame.collect()
+        result = _collect(lake, request, files)
         _cache.put(key, result)
     if output == "pandas":
         # A fresh, writable copy: nothing the caller does reaches the cached frame.

@@ -225,3 +225,22 @@ def test_building_again_gives_identical_exports(built: Built) -> None:
     assert again.exports == built.result.exports
     after = {m: Path(url).read_bytes() for m, url in again.exports.items()}
     assert after == before
+
+
+def test_the_loader_serves_one_bar_per_time_as_gold_does(built: Built) -> None:
+    # A backtest reads bars through the loader; it must see the bars gold chose, one per time.
+    import marketlake
+
+    gold = in_utc(read_table(built.settings, "marts.fct_prices")).rename(
+        {"bar_interval": "interval"}
+    )
+    keys = ["symbol", "interval", "ts_event"]
+    cols = [*keys, "close", "ingest_id"]
+    for (symbol, interval), expected in gold.group_by("symbol", "interval"):
+        eager = marketlake.read_bars(symbol, interval=interval, settings=built.settings)
+        lazy = marketlake.scan_bars(symbol, interval=interval, settings=built.settings).collect()
+        for actual in (eager, lazy):
+            assert actual.select(cols).equals(expected.sort("ts_event").select(cols)), symbol
+    every = marketlake.read_bars(None, interval=None, settings=built.settings)
+    assert every.height == gold.height
+    assert every.select(pl.struct(keys).is_duplicated().any()).item() is False

@@ -204,3 +204,50 @@ def test_rows_come_in_time_order_across_interleaved_deliveries(
         "close"
     ].to_list()
     assert closes == frame["close"].to_list()
+
+
+def test_overlapping_deliveries_give_one_bar_per_time_the_latest_landed(
+    lake: Lake, settings: Settings
+) -> None:
+    from marketlake.lake.bronze import land
+
+    # "b-old" lands first; "a-new" lands later and re-sends Jan 3 with other prices. Its id sorts
+    # first, so file order or an id tie-break alone would pick the wrong row.
+    old, _ = land(lake, b"old", source="test", logical_key="AAA-old", original_name="old.csv")
+    new, _ = land(lake, b"new", source="test", logical_key="AAA-new", original_name="new.csv")
+    ids = {"b-old": old.ingest_id, "a-new": new.ingest_id}
+    assert old.landed_at < new.landed_at
+    publish(lake, "bars", old.ingest_id, minute_bars("AAA", D24[:2]) + minute_bars("BBB", D24[:1]))
+    publish(lake, "bars", new.ingest_id, minute_bars("AAA", D24[1:], base=500))
+    day3 = pl.col("session_date") == D24[1]
+
+    frame = marketlake.read_bars("AAA", settings=settings)
+    assert frame.height == 3 * 4  # three days of four minutes, Jan 3 once
+    assert frame["ts_event"].is_sorted()
+    assert frame["ts_event"].n_unique() == frame.height
+    assert frame.filter(day3)["ingest_id"].unique().to_list() == [ids["a-new"]]
+    assert frame.filter(day3)["close"].min() > 500
+    assert frame.filter(pl.col("session_date") == D24[0])["ingest_id"].unique().to_list() == [
+        ids["b-old"]
+    ]
+    # the same choice lazily, for several symbols, every interval, and with a few columns
+    lazy = marketlake.scan_bars("AAA", settings=settings).collect()
+    assert lazy.equals(frame)
+    both = marketlake.read_bars(["AAA", "BBB"], interval=None, settings=settings)
+    assert both.height == 12 + 4
+    assert both.filter(pl.col("symbol") == "AAA").drop("interval").equals(frame.drop("interval"))
+    closes = marketlake.read_bars("AAA", columns=["close"], settings=settings)
+    assert closes.columns == ["close"]
+    assert closes["close"].to_list() == frame["close"].to_list()
+    adjusted = marketlake.read_bars("AAA", adjust="splits", settings=settings)
+    assert adjusted["ts_event"].to_list() == frame["ts_event"].to_list()
+
+
+def test_without_a_manifest_row_the_larger_ingest_id_wins(lake: Lake, settings: Settings) -> None:
+    publish(lake, "bars", "aaa1", minute_bars("AAA", D24[:2]))
+    publish(lake, "bars", "aaa2", minute_bars("AAA", D24[1:], base=500))
+    frame = marketlake.read_bars("AAA", settings=settings)
+    assert frame.height == 12
+    assert frame.filter(pl.col("session_date") == D24[1])["ingest_id"].unique().to_list() == [
+        "aaa2"
+    ]
