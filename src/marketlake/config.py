@@ -481,6 +481,26 @@ class AnalyticsSettings(BaseModel):
         description="A series with fewer returns gets counts and variances but no ACF/normality.",
     )
     histogram_bins: int = Field(60, ge=5, description="Bins of the report's return histograms.")
+    indicator_days: int = Field(
+        365,
+        ge=30,
+        description="Calendar days the report's indicator charts cover, ending at each "
+        "symbol's last session.",
+    )
+    max_symbols: int = Field(
+        8,
+        ge=1,
+        description="Symbols the report charts indicators for when --symbols is not given: "
+        "those with the most sessions; the others are named as left out.",
+    )
+    max_anomalies: int = Field(
+        10, ge=1, description="Rows in each of the report's lists of anomalies (recent, extreme)."
+    )
+    ledger_runs: int = Field(
+        50,
+        ge=1,
+        description="Newest runs of the ledger the report searches for each source's last run.",
+    )
 
 
 class LoaderSettings(BaseModel):
@@ -523,6 +543,22 @@ class DashboardSettings(BaseModel):
 
     host: str = Field("127.0.0.1", description="Address Streamlit binds.")
     port: int = Field(8501, ge=1, le=65535, description="TCP port Streamlit listens on.")
+    cache_ttl_s: float = Field(
+        600.0,
+        gt=0,
+        description="Seconds a cached read is kept at most; a file that changed (a build, an "
+        "ingest, a run) is read again at once regardless.",
+    )
+    cache_entries: int = Field(
+        64, ge=1, description="Cached results kept per kind of read (bounds the memory used)."
+    )
+    window_days: int = Field(
+        365, ge=1, description="Calendar days of daily bars charted at first (the last year)."
+    )
+    intraday_days: int = Field(
+        5, ge=1, description="Calendar days of intraday bars charted at first."
+    )
+    runs: int = Field(50, ge=1, le=500, description="Newest runs of the ledger on the runs page.")
 
 
 class StreamSettings(BaseModel):

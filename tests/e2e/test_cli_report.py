@@ -16,8 +16,11 @@ pytestmark = pytest.mark.e2e
 
 SECTIONS = (
     "Coverage",
+    "Sources",
     "Data quality",
     "Daily bars (gold)",
+    "Indicators (gold)",
+    "Anomalies (gold)",
     "Bar statistics",
     "Continuous futures contract",
 )
@@ -60,6 +63,11 @@ def test_report_of_an_empty_lake_says_plainly_what_is_missing(cli: CLI, tmp_path
     page = path.read_text()
     assert "silver/bars_info is empty" in page
     assert "run `marketlake build`" in page
+    for title in SECTIONS:  # every section is written, saying what is missing
+        assert f"<h2>{title}</h2>" in page
+    assert "No indicators in gold" in page
+    assert "No anomalies in gold" in page
+    assert "Nothing landed in bronze yet" in page
 
 
 def test_empty_symbols_is_one_red_line(cli: CLI) -> None:

@@ -1,9 +1,11 @@
 """``marketlake report``: one self-contained HTML file a person who was not there can read.
 
-Sections: coverage of the lake, data quality, the daily-bar aggregates of gold, the bar
-statistics (weekly bar counts, ACF, monthly variance, return histograms against the normal,
-per bar kind), and the continuous futures contract with its roll points. Any dataset may be
-missing: its section says so and what to run, and the rest of the report is still written.
+Sections: coverage of the lake, its sources (deliveries, rows, last run), data quality, the
+daily-bar aggregates of gold, gold's daily indicators (close with SMA 20/50/200, RSI, MACD) and
+anomalies, the bar statistics (weekly bar counts, ACF, monthly variance, return histograms
+against the normal, per bar kind), and the continuous futures contract with its roll points.
+Any dataset may be missing: its section says so and what to run, and the rest of the report is
+still written.
 
 Bar statistics are computed from silver at report time (:mod:`marketlake.analytics.bar_stats`)
 so the report never depends on a stale warehouse; the warehouse marts hold the same figures.
@@ -19,9 +21,18 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from marketlake.analytics import report_html as html
-from marketlake.analytics.bar_stats import bar_statistics
-from marketlake.analytics.report_data import gather_inputs
-from marketlake.analytics.report_sections import build_sections
+from marketlake.analytics.bar_stats import BarStatistics, bar_statistics
+from marketlake.analytics.report_continuous import continuous_section
+from marketlake.analytics.report_data import ReportInputs, gather_inputs
+from marketlake.analytics.report_sections import (
+    bar_statistics_section,
+    coverage_section,
+    daily_section,
+    quality_section,
+)
+from marketlake.analytics.report_sections_gold import anomalies_section, indicators_section
+from marketlake.analytics.report_sections_sources import sources_section
+from marketlake.analytics.report_sources import REPORT_STEP
 from marketlake.config import Settings
 from marketlake.errors import TerminalError
 from marketlake.ops.ledger import Run
@@ -74,12 +85,32 @@ def write_report(
     path = (output or default_output(settings)).absolute()
     if run is None:
         return _write(settings, symbols, path, start)
-    with run.step("report", str(path)) as row:
+    with run.step(REPORT_STEP, str(path)) as row:
         result = _write(settings, symbols, path, start)
         row.rows_out = result.figures
         row.bytes = result.bytes
         row.details.update({"series": result.series, "absent": result.absent})
     return result
+
+
+def build_sections(
+    inputs: ReportInputs, stats: BarStatistics | None, settings: Settings
+) -> tuple[list[html.Section], list[str]]:
+    """Every section of the report, and the names of what was found missing."""
+    absent = [c.name for c in inputs.coverage if c.files == 0]
+    sections = [
+        coverage_section(inputs),
+        sources_section(inputs),
+        quality_section(inputs),
+        daily_section(inputs),
+        indicators_section(inputs, settings),
+        anomalies_section(inputs, settings),
+        bar_statistics_section(inputs, stats, settings),
+        continuous_section(inputs),
+    ]
+    if not inputs.gold and inputs.indicators is None and inputs.anomalies is None:
+        absent.append("gold")
+    return sections, absent
 
 
 def _write(settings: Settings, symbols: list[str] | None, path: Path, start: float) -> ReportResult:
@@ -100,7 +131,8 @@ def _write(settings: Settings, symbols: list[str] | None, path: Path, start: flo
             "symbols: " + (", ".join(inputs.symbols) if inputs.symbols else "all"),
         ],
         intro=(
-            "What this lake holds, how clean it is, and how information-driven bars (tick, "
+            "What this lake holds and where it came from, how clean it is, what the daily "
+            "series show (indicators, anomalies), and how information-driven bars (tick, "
             "volume, dollar) compare with time bars as samples of the market. Each section "
             "starts with a sentence on what it shows and how to read it."
         ),

@@ -1,4 +1,4 @@
-"""What the report reads: silver coverage, quality records, gold exports, bars and futures.
+"""What the report reads: silver coverage, quality records, sources, gold, bars and futures.
 
 The I/O edge of the report. Everything is read once into small frames and dataclasses;
 datasets that do not exist yet come back empty or ``None``, never as an error, so a report can
@@ -15,9 +15,17 @@ from urllib.parse import quote, unquote
 
 import polars as pl
 
+from marketlake.analytics.report_gold import (
+    IndicatorInputs,
+    read_anomalies,
+    read_indicators,
+    read_sources,
+)
+from marketlake.analytics.report_sources import SourcesInputs, Span, gather_sources, of_symbols
 from marketlake.config import Settings
-from marketlake.lake.compact import live_keys
-from marketlake.lake.silver import read_records
+from marketlake.lake.bronze import read_manifest
+from marketlake.lake.compact import ingest_of, live_keys
+from marketlake.lake.silver import IngestRecord, read_records
 from marketlake.lake.store import Lake, open_lake
 from marketlake.quality.rules import RULES
 
@@ -28,6 +36,9 @@ DATASETS = (
     "trades",
     "quotes",
     "bars",
+    "indicators",
+    "anomalies",
+    "symbols",
     "bars_info",
     "continuous",
     "continuous_rolls",
@@ -62,6 +73,7 @@ class DatasetCoverage:
     symbols: list[str]
     first: date | None
     last: date | None
+    spans: dict[str, Span] = field(default_factory=dict)  # ingest id -> dates its rows cover
 
 
 @dataclass(frozen=True)
@@ -102,6 +114,9 @@ class ReportInputs:
     bars_info: pl.DataFrame = field(default_factory=pl.DataFrame)
     continuous: pl.DataFrame | None = None
     rolls: pl.DataFrame | None = None
+    indicators: IndicatorInputs | None = None  # None: fct_indicators_daily not in gold
+    anomalies: pl.DataFrame | None = None  # None: fct_anomalies not in gold
+    sources: SourcesInputs = field(default_factory=SourcesInputs)
 
 
 def gather_inputs(settings: Settings, *, symbols: list[str] | None = None) -> ReportInputs:
@@ -116,20 +131,37 @@ def gather_inputs(settings: Settings, *, symbols: list[str] | None = None) -> Re
     """
     lake = open_lake(settings)
     gold = Lake(settings.gold_uri, settings.storage_options())
-    totals, quality = quality_summary(lake)
+    records, manifest = read_records(lake), read_manifest(lake)
+    totals, quality = quality_summary(of_symbols(records, manifest, symbols)[0])
+    coverage = [dataset_coverage(lake, name, symbols) for name in DATASETS]
+    analytics = settings.analytics
+    sources = gather_sources(
+        lake,
+        records,
+        manifest,
+        {ingest: span for c in coverage for ingest, span in c.spans.items()},
+        read_sources(gold),
+        symbols=symbols,
+        ledger_runs=analytics.ledger_runs,
+    )
     return ReportInputs(
         generated_at=datetime.now(UTC),
         data_dir=str(settings.data_dir.absolute()),
         lake_url=lake.url(""),
         gold_url=gold.url(""),
         symbols=symbols,
-        coverage=[dataset_coverage(lake, name, symbols) for name in DATASETS],
+        coverage=coverage,
         quality_totals=totals,
         quality=quality,
         gold=read_gold(gold, symbols),
         bars_info=read_silver(lake, "bars_info", symbols, columns=BARS_INFO_COLUMNS),
         continuous=_or_none(read_silver(lake, "continuous", symbols)),
         rolls=_or_none(read_silver(lake, "continuous_rolls", symbols)),
+        indicators=read_indicators(
+            gold, symbols, days=analytics.indicator_days, max_symbols=analytics.max_symbols
+        ),
+        anomalies=read_anomalies(gold, symbols),
+        sources=sources,
     )
 
 
@@ -200,25 +232,36 @@ def dataset_coverage(lake: Lake, dataset: str, symbols: list[str] | None) -> Dat
     import pyarrow.parquet as pq
 
     keys = dataset_files(lake, dataset, symbols)
-    rows, firsts, lasts = 0, [], []
+    rows = 0
     found: set[str] = set()
+    spans: dict[str, Span] = {}
     for key in keys:
         parts = key.split("/")
         found.update(unquote(p.removeprefix("symbol=")) for p in parts if p.startswith("symbol="))
         with lake.fs.open(lake.full(key), "rb") as handle:
             meta = pq.read_metadata(handle)
         rows += meta.num_rows
-        first, last = _time_span(meta)
-        firsts += [first] if first else []
-        lasts += [last] if last else []
+        ingest = ingest_of(key)
+        spans[ingest] = _widen(spans.get(ingest, (None, None)), _time_span(meta))
+    first, last = (None, None)
+    for span in spans.values():
+        first, last = _widen((first, last), span)
     return DatasetCoverage(
         name=dataset,
         files=len(keys),
         rows=rows,
         symbols=sorted(found),
-        first=min(firsts, default=None),
-        last=max(lasts, default=None),
+        first=first,
+        last=last,
+        spans=spans,
     )
+
+
+def _widen(span: Span, other: Span) -> Span:
+    """The smallest span holding both (a missing end is ignored)."""
+    firsts = [d for d in (span[0], other[0]) if d is not None]
+    lasts = [d for d in (span[1], other[1]) if d is not None]
+    return min(firsts, default=None), max(lasts, default=None)
 
 
 def _time_span(meta: Any) -> tuple[date | None, date | None]:
@@ -240,11 +283,13 @@ def _as_date(value: Any) -> date:
     return value.date() if hasattr(value, "date") else value  # type: ignore[no-any-return]
 
 
-def quality_summary(lake: Lake) -> tuple[list[QualityTotals], list[QualityLine]]:
-    """Rows in / out / quarantined per dataset and rows per rule, over every ingest record."""
+def quality_summary(
+    records: list[IngestRecord],
+) -> tuple[list[QualityTotals], list[QualityLine]]:
+    """Rows in / out / quarantined per dataset and rows per rule, over the ingest records."""
     totals: dict[str, list[int]] = {}
     by_rule: dict[tuple[str, str, str], int] = {}
-    for record in read_records(lake):
+    for record in records:
         sums = totals.setdefault(record.dataset, [0, 0, 0, 0])
         sums[0] += 1
         sums[1] += record.rows_in

@@ -103,7 +103,8 @@ def _series(frame: pl.DataFrame) -> list[tuple[str, pl.DataFrame, dict[str, Any]
     return [(names[key], parts[key], styles[key]) for key in keys]
 
 
-def _figure(height_in: float = 3.2, width_in: float = WIDTH_IN) -> Figure:
+def new_figure(height_in: float = 3.2, width_in: float = WIDTH_IN) -> Figure:
+    """A figure of the report's width (Agg, constrained layout; no pyplot state)."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -115,7 +116,7 @@ def _figure(height_in: float = 3.2, width_in: float = WIDTH_IN) -> Figure:
 def _panels(count: int) -> tuple[Figure, list[Axes]]:
     columns = min(count, 2)
     rows = math.ceil(count / columns)
-    fig = _figure(PANEL_IN[1] * rows, PANEL_IN[0] * columns)
+    fig = new_figure(PANEL_IN[1] * rows, PANEL_IN[0] * columns)
     axes = fig.subplots(rows, columns, squeeze=False).ravel().tolist()
     for extra in axes[count:]:
         extra.set_visible(False)
@@ -141,13 +142,14 @@ def to_svg(fig: Figure) -> str:
     return re.sub(r"url\(#([^)]+)\)", rf"url(#{prefix}\1)", text)
 
 
-def _rc() -> Any:
+def rc_context() -> Any:
+    """The report's matplotlib settings (text as text, stable ids, small fonts)."""
     import matplotlib
 
     return matplotlib.rc_context(RC)
 
 
-def _dates_x(ax: Axes) -> None:
+def date_axis(ax: Axes) -> None:
     """Date ticks that do not crowd: ConciseDateFormatter writes each year or month once."""
     from matplotlib.dates import AutoDateLocator, ConciseDateFormatter
 
@@ -156,7 +158,15 @@ def _dates_x(ax: Axes) -> None:
     ax.xaxis.set_major_formatter(ConciseDateFormatter(locator))  # type: ignore[no-untyped-call]
 
 
-def _log_y(ax: Axes) -> None:
+def _pad_single_date(ax: Axes, dates: pl.Series) -> None:
+    """One date only: a month either side (matplotlib would widen the axis to four years)."""
+    from datetime import timedelta
+
+    if dates.n_unique() == 1 and dates[0] is not None:
+        ax.set_xlim(dates[0] - timedelta(days=31), dates[0] + timedelta(days=31))
+
+
+def log_y(ax: Axes) -> None:
     """A log y axis without minor ticks (they cost most of a figure's drawing time)."""
     from matplotlib.ticker import NullLocator
 
@@ -166,8 +176,8 @@ def _log_y(ax: Axes) -> None:
 
 def weekly_counts(weekly: pl.DataFrame, symbol: str) -> str:
     """Bars per ISO week of each series of a symbol, divided by the series' mean count."""
-    with _rc():
-        fig = _figure()
+    with rc_context():
+        fig = new_figure()
         ax = fig.add_subplot()
         for label, part, style in _series(weekly):
             counts = part["bar_count"].cast(pl.Float64)
@@ -182,7 +192,7 @@ def weekly_counts(weekly: pl.DataFrame, symbol: str) -> str:
                 label=label,
             )
         ax.axhline(1.0, color="#999999", linewidth=0.8)
-        _dates_x(ax)
+        date_axis(ax)
         ax.set_ylabel("bars per week / series mean")
         ax.set_title(f"{symbol}: weekly bar counts (1 = the series' average week)")
         ax.legend(loc="best", fontsize=8, ncols=2)
@@ -192,7 +202,7 @@ def weekly_counts(weekly: pl.DataFrame, symbol: str) -> str:
 def acf_panels(acf: pl.DataFrame, symbol: str) -> str:
     """Autocorrelation of returns at lags 1..k, one panel per series, with its 95% band."""
     series = _series(acf)
-    with _rc():
+    with rc_context():
         fig, axes = _panels(len(series))
         for ax, (label, part, style) in zip(axes, series, strict=True):
             lags = part["lag"].to_numpy()
@@ -210,8 +220,8 @@ def acf_panels(acf: pl.DataFrame, symbol: str) -> str:
 
 def monthly_variance(monthly: pl.DataFrame, symbol: str) -> str:
     """Monthly variance of returns of each series, divided by the series' mean."""
-    with _rc():
-        fig = _figure()
+    with rc_context():
+        fig = new_figure()
         ax = fig.add_subplot()
         for label, part, style in _series(monthly.drop_nulls("variance_return")):
             variance = part["variance_return"]
@@ -229,7 +239,8 @@ def monthly_variance(monthly: pl.DataFrame, symbol: str) -> str:
             )
         ax.axhline(1.0, color="#999999", linewidth=0.8)
         ax.set_ylim(bottom=0)
-        _dates_x(ax)
+        _pad_single_date(ax, monthly.drop_nulls("variance_return")["month_start"])
+        date_axis(ax)
         ax.set_ylabel("variance / series mean")
         ax.set_title(f"{symbol}: monthly variance of bar returns (1 = the series' average)")
         if ax.get_legend_handles_labels()[0]:
@@ -244,7 +255,7 @@ def return_histograms(returns: dict[SeriesKey, np.ndarray], symbol: str, *, bins
     keys = sorted(returns, key=_sort_key)
     names, styles = labels(keys), _styles(keys)
     grid = np.linspace(-6, 6, 241)
-    with _rc():
+    with rc_context():
         fig, axes = _panels(len(keys))
         for ax, key in zip(axes, keys, strict=True):
             values = returns[key]
@@ -260,7 +271,7 @@ def return_histograms(returns: dict[SeriesKey, np.ndarray], symbol: str, *, bins
                 alpha=0.55,
             )
             ax.plot(grid, stats.norm.pdf(grid), color="#000000", linewidth=1, label="normal")
-            _log_y(ax)
+            log_y(ax)
             ax.set_ylim(1e-4, 1.0)
             ax.set_title(f"{symbol} {names[key]} (n={len(values):,})")
             ax.set_xlabel("standardised return (std devs)")
@@ -271,8 +282,8 @@ def return_histograms(returns: dict[SeriesKey, np.ndarray], symbol: str, *, bins
 
 def rebased_closes(monthly: pl.DataFrame) -> str:
     """Monthly closes of each symbol from gold, rebased to 100 at its first month."""
-    with _rc():
-        fig = _figure()
+    with rc_context():
+        fig = new_figure()
         ax = fig.add_subplot()
         for (symbol,), part in (
             monthly.sort("symbol", "period_start")
@@ -288,7 +299,7 @@ def rebased_closes(monthly: pl.DataFrame) -> str:
                 linewidth=1.2,
                 label=str(symbol),
             )
-        _dates_x(ax)
+        date_axis(ax)
         ax.set_ylabel("monthly close, first month = 100")
         ax.set_title("Daily bars: monthly closes, rebased")
         if ax.get_legend_handles_labels()[0]:
@@ -299,8 +310,8 @@ def rebased_closes(monthly: pl.DataFrame) -> str:
 def continuous_contract(daily: pl.DataFrame, rolls: pl.DataFrame | None, root: str) -> str:
     """The close of a continuous contract (adjusted or spliced) with its roll points marked."""
     daily = daily.sort("session_date")
-    with _rc():
-        fig = _figure(3.6)
+    with rc_context():
+        fig = new_figure(3.6)
         ax = fig.add_subplot()
         dates = daily["session_date"].to_list()
         if "raw_close" in daily.columns:
@@ -335,7 +346,7 @@ def continuous_contract(daily: pl.DataFrame, rolls: pl.DataFrame | None, root: s
                     va="top",
                     ha="right",
                 )
-        _dates_x(ax)
+        date_axis(ax)
         ax.set_ylabel("price")
         ax.set_title(f"{root}: continuous contract with its roll points")
         ax.legend(loc="best", fontsize=8)

@@ -25,7 +25,10 @@ p.absent { color: #8a4b00; background: #fff6e5; border-left: 4px solid #e69500;
 table { border-collapse: collapse; margin: 0.8em 0; font-size: 0.92em; }
 th, td { border-bottom: 1px solid #e3e3e3; padding: 0.25em 0.7em; text-align: left; }
 th { background: #fafafa; }
-td.num { text-align: right; font-variant-numeric: tabular-nums; }
+td.num { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
+td.when { white-space: nowrap; }
+table.compact { font-size: 0.8em; }
+table.compact th, table.compact td { padding: 0.2em 0.35em; }
 figure { margin: 1em 0; }
 figure svg { max-width: 100%; height: auto; }
 figcaption { color: #555; font-size: 0.9em; }
@@ -48,6 +51,8 @@ def fmt(value: Any, *, digits: int = 4) -> str:
     """A value as a person reads it: 12,345 · 0.01234 · 2024-01-31 · — for missing."""
     if value is None or (isinstance(value, float) and math.isnan(value)):
         text = "—"
+    elif isinstance(value, Percent):
+        text = f"{value * 100:.2f}%"
     elif isinstance(value, bool):
         text = "yes" if value else "no"
     elif isinstance(value, int):
@@ -71,8 +76,17 @@ def fmt_pvalue(value: float | None) -> str:
     return "<0.001" if value < 0.001 else f"{value:.3f}"
 
 
-def table(headers: list[str], rows: list[list[Any]]) -> str:
-    """An HTML table; numbers are right-aligned and formatted with :func:`fmt`."""
+def table(headers: list[str], rows: list[list[Any]], *, compact: bool = False) -> str:
+    """An HTML table; numbers are right-aligned and formatted with :func:`fmt`.
+
+    Args:
+        headers: Column titles.
+        rows: Cell values (:class:`Raw` text is put in as it is).
+        compact: Smaller type and padding, for tables with many columns.
+
+    Returns:
+        The ``<table>`` element.
+    """
     head = "".join(f"<th>{escape(h)}</th>" for h in headers)
     body = []
     for row in rows:
@@ -80,9 +94,27 @@ def table(headers: list[str], rows: list[list[Any]]) -> str:
         for value in row:
             numeric = isinstance(value, int | float) and not isinstance(value, bool)
             text = value if isinstance(value, Raw) else escape(fmt(value))
-            cells.append(f'<td class="num">{text}</td>' if numeric else f"<td>{text}</td>")
+            if numeric:
+                cells.append(f'<td class="num">{text}</td>')
+            elif isinstance(value, date | When):  # dates never break across lines
+                cells.append(f'<td class="when">{text}</td>')
+            else:
+                cells.append(f"<td>{text}</td>")
         body.append(f"<tr>{''.join(cells)}</tr>")
-    return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
+    opening = '<table class="compact">' if compact else "<table>"
+    return f"{opening}<thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
+
+
+class Percent(float):
+    """A fraction shown as a percentage (0.0123: 1.23%), right-aligned like any number."""
+
+    __slots__ = ()
+
+
+class When(str):
+    """A time already formatted (``2024-01-02 14:30 UTC``): kept on one line like a date."""
+
+    __slots__ = ()
 
 
 class Raw(str):

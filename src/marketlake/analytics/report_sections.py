@@ -18,30 +18,17 @@ from marketlake.analytics.report_data import ReportInputs
 from marketlake.config import Settings
 
 MAX_REBASED_SYMBOLS = 20  # more lines than this make the rebased-closes figure unreadable
+# Every section, in the order the page shows them (anchor -> title).
 SECTION_TITLES = {
     "coverage": "Coverage",
+    "sources": "Sources",
     "quality": "Data quality",
     "daily": "Daily bars (gold)",
+    "indicators": "Indicators (gold)",
+    "anomalies": "Anomalies (gold)",
     "bar-statistics": "Bar statistics",
     "continuous": "Continuous futures contract",
 }
-
-
-def build_sections(
-    inputs: ReportInputs, stats: BarStatistics | None, settings: Settings
-) -> tuple[list[html.Section], list[str]]:
-    """Every section of the report, and the names of what was found missing."""
-    absent = [c.name for c in inputs.coverage if c.files == 0]
-    sections = [
-        coverage_section(inputs),
-        quality_section(inputs),
-        daily_section(inputs),
-        bar_statistics_section(inputs, stats, settings),
-        continuous_section(inputs),
-    ]
-    if not inputs.gold:
-        absent.append("gold")
-    return sections, absent
 
 
 def coverage_section(inputs: ReportInputs) -> html.Section:
@@ -54,7 +41,14 @@ def coverage_section(inputs: ReportInputs) -> html.Section:
         rows.append(
             [c.name, c.files, c.rows, symbols or "—", c.first, c.last]
             if c.files
-            else [c.name, 0, 0, html.Raw(f"<em>absent{escape(_for(inputs))}</em>"), None, None]
+            else [
+                c.name,
+                0,
+                0,
+                html.Raw(f"<em>absent{escape(for_symbols(inputs))}</em>"),
+                None,
+                None,
+            ]
         )
     body = html.table(["dataset", "files", "rows", "symbols", "from", "to"], rows)
     body += html.paragraph(f"Lake: {inputs.lake_url}")
@@ -71,7 +65,9 @@ def coverage_section(inputs: ReportInputs) -> html.Section:
 def quality_section(inputs: ReportInputs) -> html.Section:
     """Rows in, kept and quarantined per dataset, and rows per validation rule."""
     if not inputs.quality_totals:
-        body = html.absent("No ingest has been published yet: nothing was validated.")
+        body = html.absent(
+            f"No ingest has been published yet{for_symbols(inputs)}: nothing was validated."
+        )
     else:
         totals = [
             [
@@ -101,6 +97,11 @@ def quality_section(inputs: ReportInputs) -> html.Section:
             body += html.table(["dataset", "rule", "outcome", "rows", "what it means"], lines)
         else:
             body += html.paragraph("No row broke a rule.")
+        if inputs.symbols:
+            body += html.paragraph(
+                f"Limited to the ingests holding rows{for_symbols(inputs)}; their counts are "
+                "whole (an ingest of many symbols counts the rows of all of them)."
+            )
     return html.Section(
         "quality",
         SECTION_TITLES["quality"],
@@ -190,9 +191,9 @@ def bar_statistics_section(
     )
     if stats is None:
         body = html.absent(
-            f"No information-driven or time bars in silver{_for(inputs)} (silver/bars_info is "
-            "empty): build "
-            "them from trades, e.g. `marketlake bars --kind dollar --bars-per-day 50` and the "
+            f"No information-driven or time bars in silver{for_symbols(inputs)} "
+            "(silver/bars_info is empty): build them from trades, e.g. "
+            "`marketlake bars --kind dollar --bars-per-day 50` and the "
             "same for --kind tick, volume and time, then write the report again."
         )
         return html.Section("bar-statistics", SECTION_TITLES["bar-statistics"], explanation, body)
@@ -260,6 +261,7 @@ def summary_table(stats: BarStatistics, settings: Settings) -> str:
             "ACF lag 1",
         ],
         rows,
+        compact=True,
     )
 
 
@@ -312,84 +314,6 @@ def symbol_figures(
     return body
 
 
-def continuous_section(inputs: ReportInputs) -> html.Section:
-    """The continuous futures contract of each root, with its roll points."""
-    explanation = (
-        "A continuous futures series strings the contracts together, rolling from one to the "
-        "next on the dates marked; with an adjustment (difference: the roll's gap added; "
-        "ratio: multiplied) prices before each roll are shifted so the series has no "
-        "artificial jumps, which is why the adjusted and the raw (traded) close differ before "
-        "the last roll; with none, the jumps at the rolls are the contracts' price differences."
-    )
-    if inputs.continuous is None:
-        body = html.absent(
-            f"No continuous futures contract in silver{_for(inputs)} (silver/continuous is "
-            "empty): build one "
-            "from futures trades, e.g. `marketlake continuous ES`, then write the report again."
-        )
-        return html.Section("continuous", SECTION_TITLES["continuous"], explanation, body)
-    body = ""
-    for variant, daily in continuous_variants(inputs.continuous):
-        rolls = _rolls_of(inputs.rolls, daily)
-        title = variant["symbol"] + "".join(
-            f" · {name} {variant[column]}"
-            for column, name in VARIANT_COLUMNS.items()
-            if variant.get(column) is not None
-        )
-        body += html.heading(title)
-        body += html.figure(
-            figures.continuous_contract(daily, rolls, variant["symbol"]),
-            "Blue: the continuous (adjusted) close; grey: the close of the contract actually "
-            "traded that day; red dashed lines: roll dates, labelled with the contract rolled "
-            "into.",
-        )
-        if rolls is not None and rolls.height:
-            body += html.table(
-                ["roll date", "from", "to", "gap", "ratio", "trigger"],
-                [
-                    [
-                        r["roll_date"],
-                        r.get("from_contract"),
-                        r.get("to_contract"),
-                        r.get("gap"),
-                        r.get("ratio"),
-                        r.get("trigger"),
-                    ]
-                    for r in rolls.iter_rows(named=True)
-                ],
-            )
-        else:
-            body += html.absent(f"No roll points recorded for {title} (silver/continuous_rolls).")
-    return html.Section("continuous", SECTION_TITLES["continuous"], explanation, body)
-
-
-# A root may have several continuous series: one per roll rule, adjustment and source.
-VARIANT_COLUMNS = {"roll_rule": "roll", "adjustment": "adjustment", "source": "source"}
-
-
-def continuous_variants(
-    continuous: pl.DataFrame,
-) -> list[tuple[dict[str, Any], pl.DataFrame]]:
-    """Each continuous series (root x roll rule x adjustment x source), sorted by session."""
-    keys = ["symbol", *(c for c in VARIANT_COLUMNS if c in continuous.columns)]
-    parts = continuous.sort(keys).partition_by(keys, as_dict=True, maintain_order=True)
-    return [
-        (dict(zip(keys, key, strict=True)), part.sort("session_date"))
-        for key, part in parts.items()
-    ]
-
-
-def _rolls_of(rolls: pl.DataFrame | None, daily: pl.DataFrame) -> pl.DataFrame | None:
-    """The rolls of one continuous series: same root, and same roll rule and source if known."""
-    if rolls is None:
-        return None
-    mine = rolls.filter(pl.col("symbol") == daily["symbol"][0])
-    for daily_column, roll_column in (("roll_rule", "rule"), ("source", "source")):
-        if daily_column in daily.columns and roll_column in mine.columns:
-            mine = mine.filter(pl.col(roll_column) == daily[daily_column][0])
-    return mine.sort("roll_date")
-
-
-def _for(inputs: ReportInputs) -> str:
+def for_symbols(inputs: ReportInputs) -> str:
     """`` for ES, NQ`` when the report is limited to symbols."""
     return f" for {', '.join(inputs.symbols)}" if inputs.symbols else ""

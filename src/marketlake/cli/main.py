@@ -16,6 +16,7 @@ from marketlake.cli import state
 from marketlake.cli.bars import bars
 from marketlake.cli.compact import compact
 from marketlake.cli.continuous import continuous
+from marketlake.cli.dashboard import dashboard
 from marketlake.cli.ingest import ingest_app
 from marketlake.cli.ops import quality, status
 from marketlake.cli.pipeline import build, demo
@@ -39,6 +40,7 @@ app.command()(quality)
 app.command()(report)
 app.command()(compact)
 app.command()(serve)
+app.command()(dashboard)
 
 
 @app.callback()

@@ -79,7 +79,7 @@ def quality(
 
     from marketlake.lake import open_lake
     from marketlake.lake.silver import read_quarantine, read_records
-    from marketlake.orchestrate.pipeline import lake_totals
+    from marketlake.lake.totals import lake_totals
     from marketlake.quality import RULES
 
     out = state.console()

@@ -11,7 +11,8 @@ if TYPE_CHECKING:
     from rich.console import Console
 
     from marketlake.ingest import IngestReport
-    from marketlake.orchestrate.pipeline import DemoResult, LakeTotals
+    from marketlake.lake.totals import LakeTotals
+    from marketlake.orchestrate.pipeline import DemoResult
     from marketlake.warehouse import BuildResult
 
 OUTCOME_STYLE = {"published": "green", "unchanged": "dim", "superseded": "yellow", "failed": "red"}

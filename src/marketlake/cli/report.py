@@ -13,14 +13,16 @@ from marketlake.cli import state
 def report(
     symbols: Annotated[
         str | None,
-        typer.Option("--symbols", "-s", help="Only these symbols, comma-separated (ES,NQ)."),
+        typer.Option(
+            "--symbols", "-s", help="Only these symbols in every section, comma-separated (ES,NQ)."
+        ),
     ] = None,
     output: Annotated[
         Path | None,
         typer.Option("--output", "-o", help="HTML file to write (default <data_dir>/report.html)."),
     ] = None,
 ) -> None:
-    """Write one HTML file (opens offline): coverage, quality, bar statistics, futures."""
+    """Write one HTML file (opens offline): coverage, sources, quality, gold, bar statistics."""
     chosen = [s.strip() for s in symbols.split(",") if s.strip()] if symbols else None
     if symbols is not None and not chosen:
         state.fail("--symbols is empty — give symbols separated by commas, e.g. --symbols ES,NQ")
@@ -31,7 +33,7 @@ def report(
 
     settings = state.settings()
     out = state.console()
-    with out.status("report: reading the lake and computing bar statistics ..."):
+    with out.status("report: reading the lake and gold, computing bar statistics ..."):
         result = write_report(settings, symbols=chosen, output=output, run=Run(open_lake(settings)))
     where = " for these symbols" if chosen else " yet"
     missing = f"; nothing in the lake{where}: {', '.join(result.absent)}" if result.absent else ""

@@ -7,14 +7,14 @@ whole flow on the embedded default (DuckDB, local lake). No server.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from marketlake.config import Settings
 from marketlake.ingest import FileResult, IngestReport, ingest_csv
 from marketlake.lake import open_lake
-from marketlake.lake.silver import read_records
+from marketlake.lake.totals import LakeTotals, lake_totals
 from marketlake.ops.ledger import Run
 
 if TYPE_CHECKING:
@@ -36,18 +36,6 @@ DEMO_BARS_PER_DAY = 50
 DEMO_TIME_BARS = "30m"
 # Sources in the order the demo ingests them (and prints them).
 DEMO_SOURCES = ("csv_daily", "reference", "alphavantage", "s3_json", "polygon", "hdf5")
-
-
-@dataclass(frozen=True)
-class LakeTotals:
-    """What silver holds now, summed over every published ingest."""
-
-    ingests: int
-    rows_in: int
-    rows_out: int
-    rows_quarantined: int
-    quarantined_by_rule: dict[str, int] = field(default_factory=dict)
-    flagged_by_rule: dict[str, int] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -82,34 +70,6 @@ class DemoResult:
     futures: FuturesDemo
     report: ReportResult
     sources: DemoSources
-
-
-def lake_totals(
-    settings: Settings, dataset: str | None = None, *, source: str | None = None
-) -> LakeTotals:
-    """Sum the records of every ingest now in silver (of one dataset and/or source, or all)."""
-    records = [
-        r
-        for r in read_records(open_lake(settings))
-        # An HDF5 record's source names the key layout too: "hdf5:tick/trades".
-        if (dataset is None or r.dataset == dataset)
-        and (source is None or r.source.split(":")[0] == source)
-    ]
-    by_rule: dict[str, int] = {}
-    flagged: dict[str, int] = {}
-    for record in records:
-        for rule, n in record.quarantined_by_rule.items():
-            by_rule[rule] = by_rule.get(rule, 0) + n
-        for rule, n in record.flagged_by_rule.items():
-            flagged[rule] = flagged.get(rule, 0) + n
-    return LakeTotals(
-        ingests=len(records),
-        rows_in=sum(r.rows_in for r in records),
-        rows_out=sum(r.rows_out for r in records),
-        rows_quarantined=sum(r.rows_quarantined for r in records),
-        quarantined_by_rule=dict(sorted(by_rule.items())),
-        flagged_by_rule=dict(sorted(flagged.items())),
-    )
 
 
 def output_paths(settings: Settings) -> dict[str, str]:

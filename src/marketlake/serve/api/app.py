@@ -16,8 +16,8 @@ from marketlake.errors import ConfigError, MarketLakeError, TransientError
 from marketlake.lake.store import open_lake
 from marketlake.serve.api import routes_bars, routes_gold, routes_ops
 from marketlake.serve.api.deps import Context, require_token
-from marketlake.serve.api.gold import GoldCache
 from marketlake.serve.api.models import ErrorBody
+from marketlake.serve.gold import GoldCache
 
 log = logging.getLogger(__name__)
 

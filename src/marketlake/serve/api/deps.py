@@ -17,7 +17,8 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from marketlake.config import Settings
 from marketlake.errors import ConfigError
 from marketlake.lake.store import Lake
-from marketlake.serve.api.gold import GoldCache, MartMissingError
+from marketlake.serve import queries
+from marketlake.serve.gold import GoldCache
 from marketlake.serve.partitions import Bound, parse_bound
 
 INTERVAL = re.compile(r"^[1-9]\d{0,3}(s|m|h|d|w|mo)$")
@@ -129,10 +130,7 @@ def decode_cursor(cursor: str, size: int) -> tuple[int, ...]:
 
 def known_symbols(ctx: Context) -> set[str]:
     """Symbols of gold's ``dim_symbol``, empty before the first build."""
-    try:
-        return set(ctx.gold.mart("dim_symbol")["symbol"].to_list())
-    except MartMissingError:
-        return set()
+    return queries.known_symbols(ctx.gold)
 
 
 def unknown_symbol(symbol: str) -> HTTPException:

@@ -4,15 +4,13 @@ from __future__ import annotations
 
 import logging
 import threading
-from dataclasses import asdict
 from typing import Annotated, Any
 
-import polars as pl
 from fastapi import APIRouter, Depends, HTTPException, Query
 
 from marketlake import __version__
-from marketlake.lake.silver import read_quarantine
-from marketlake.ops.ledger import Run, new_run_id, read_ledger
+from marketlake.ops.ledger import Run, new_run_id
+from marketlake.serve import queries
 from marketlake.serve.api.deps import Context, Ctx, require_token
 from marketlake.serve.api.models import ErrorBody, Health, Quality, RunAccepted, RunSummary
 
@@ -37,20 +35,7 @@ def get_quality(
     ctx: Ctx, dataset: Annotated[str | None, Query(pattern=r"^[a-z_]{1,40}$")] = None
 ) -> dict[str, Any]:
     """Quarantined rows by dataset and rule, with a few examples of each."""
-    table = read_quarantine(ctx.lake, dataset)
-    frame = pl.from_arrow(table)
-    assert isinstance(frame, pl.DataFrame)
-    examples = ctx.settings.quality.max_examples
-    rules = []
-    if frame.height:
-        groups = frame.group_by("dataset", "rule_id", maintain_order=True).agg(
-            pl.len().alias("rows"),
-            pl.struct("ingest_id", "source_row", "symbol", "message", "raw")
-            .head(examples)
-            .alias("examples"),
-        )
-        rules = groups.sort("dataset", "rule_id").to_dicts()
-    return {"total": frame.height, "rules": rules}
+    return queries.quality_summary(ctx.lake, dataset, examples=ctx.settings.quality.max_examples)
 
 
 @reads.get(
@@ -62,31 +47,7 @@ def get_runs(
     ctx: Ctx, limit: Annotated[int, Query(ge=1, le=500, description="Newest runs.")] = 20
 ) -> list[dict[str, Any]]:
     """The newest runs and their steps; a build started here shows ``running`` until done."""
-    runs: dict[str, list[dict[str, Any]]] = {}
-    for row in read_ledger(ctx.lake, last_runs=limit):
-        runs.setdefault(row.run_id, []).append(asdict(row))
-    running = set(ctx.running)
-    summaries = [
-        {
-            "run_id": run_id,
-            "status": _status(run_id, steps, running),
-            "started_at": min(s["started_at"] for s in steps),
-            "steps": sorted(steps, key=lambda s: s["seq"]),
-        }
-        for run_id, steps in runs.items()
-    ]
-    known = set(runs)
-    summaries += [
-        {"run_id": r, "status": "running", "started_at": r, "steps": []}
-        for r in sorted(running - known, reverse=True)
-    ]
-    return sorted(summaries, key=lambda s: s["run_id"], reverse=True)[:limit]
-
-
-def _status(run_id: str, steps: list[dict[str, Any]], running: set[str]) -> str:
-    if run_id in running:
-        return "running"
-    return "failed" if any(s["status"] == "failed" for s in steps) else "ok"
+    return queries.run_summaries(ctx.lake, limit=limit, running=set(ctx.running))
 
 
 @router.post(

@@ -1,4 +1,8 @@
-"""Gold marts read from their Parquet exports, kept in memory until the file changes."""
+"""Gold marts read from their Parquet exports, kept in memory until the file changes.
+
+Shared by the HTTP API and the dashboard (through :mod:`marketlake.serve.queries`); neither
+ever opens the warehouse file, so both keep serving while a ``marketlake build`` holds its lock.
+"""
 
 from __future__ import annotations
 
@@ -69,6 +73,13 @@ class GoldCache:
         with self._lock:
             self._frames[model] = (stamp, frame)
         return frame
+
+    def version(self, model: str) -> tuple[Any, int] | None:
+        """What identifies the current export of ``model`` (None: not exported yet).
+
+        It changes whenever a build replaces the file, so callers can key caches on it.
+        """
+        return self._stamp(f"{model}.parquet")
 
     def has(self, model: str) -> bool:
         """Whether gold holds an export of ``model``."""
