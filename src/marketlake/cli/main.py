@@ -19,8 +19,10 @@ from marketlake.cli.continuous import continuous
 from marketlake.cli.dashboard import dashboard
 from marketlake.cli.ingest import ingest_app
 from marketlake.cli.ops import quality, status
+from marketlake.cli.orchestrate import orchestrate
 from marketlake.cli.pipeline import build, demo
 from marketlake.cli.report import report
+from marketlake.cli.run import run as run_command
 from marketlake.cli.serve import serve
 
 app = typer.Typer(
@@ -35,6 +37,8 @@ app.command()(demo)
 app.command()(bars)
 app.command()(continuous)
 app.command()(build)
+app.command(name="run")(run_command)
+app.command()(orchestrate)
 app.command()(status)
 app.command()(quality)
 app.command()(report)

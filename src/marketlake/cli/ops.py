@@ -17,8 +17,18 @@ def status(
     detail: Annotated[
         bool, typer.Option("--detail", help="One line per file/target instead of per step.")
     ] = False,
+    freshness: Annotated[
+        bool,
+        typer.Option(
+            "--freshness",
+            help="Instead: has each source of ops.run delivered within its window? Exit 1 if not.",
+        ),
+    ] = False,
 ) -> None:
     """Show the run ledger: per step, rows in/out/quarantined, seconds, status, error."""
+    if freshness:
+        _freshness()
+        return
     from rich.markup import escape
     from rich.table import Table
 
@@ -62,6 +72,26 @@ def status(
     out.print(table)
     for r in failures:
         out.print(f"[red]✗ {r.run_id} {r.step} {escape(r.target)}: {escape(str(r.error))}[/]")
+
+
+def _freshness() -> None:
+    from rich.markup import escape
+
+    from marketlake.ops.freshness import check_freshness
+
+    out = state.console()
+    checked = check_freshness(state.settings())
+    if not checked:
+        out.print(
+            "no source to check — set ops.run.sources.<source> (what to read) and its "
+            "freshness_hours in marketlake.yaml"
+        )
+        return
+    for item in checked:
+        style = "red" if item.stale else "green"
+        out.print(f"[{style}]{escape(item.describe())}[/]")
+    if any(item.stale for item in checked):
+        raise typer.Exit(1)
 
 
 def quality(

@@ -31,7 +31,14 @@ def settings() -> Settings:
     from marketlake.config import load_settings
 
     overrides = {"data_dir": _options["data_dir"]} if _options.get("data_dir") else {}
-    return load_settings(**overrides)
+    loaded = load_settings(**overrides)
+    if loaded.ops.log_format == "json" and _options.get("log_format") != "json":
+        # One JSON object per event on stderr (a ledger row, a step of `run`), from INFO on.
+        from marketlake.ops.logs import configure_logging
+
+        configure_logging("json", level=logging.DEBUG if _options["debug"] else logging.INFO)
+        _options["log_format"] = "json"
+    return loaded
 
 
 def console(*, stderr: bool = False) -> Console:

@@ -1,1 +1,2 @@
-"""Operations: the run ledger (and later logs, metrics, alerts)."""
+"""Operations: the run ledger, structured logs, metrics and freshness derived from the ledger,
+and alerts to a webhook."""

@@ -62,6 +62,7 @@ class Run:
         self.lake = lake
         self.run_id = run_id or new_run_id()
         self._seq = count(len(lake.glob(f"{LEDGER_PREFIX}/{self.run_id}/*.json")) + 1)
+        self.rows: list[LedgerRow] = []  # the rows this object wrote, in order
 
     @contextmanager
     def step(self, step: str, target: str) -> Iterator[LedgerRow]:
@@ -88,7 +89,24 @@ class Run:
             self.lake.write_json(
                 f"{LEDGER_PREFIX}/{self.run_id}/{row.seq:05d}-{step}.json", asdict(row)
             )
-            log.info("step %s %s: %s", step, row.status, target, extra={"run_id": self.run_id})
+            self.rows.append(row)
+            log.info("step %s %s: %s", step, row.status, target, extra=event_fields(row))
+
+
+def event_fields(row: LedgerRow) -> dict[str, Any]:
+    """The fields of a structured log event for one ledger row (see ``marketlake.ops.logs``)."""
+    return {
+        "event": "step",
+        "run_id": row.run_id,
+        "step": row.step,
+        "target": row.target,
+        "status": row.status,
+        "rows_in": row.rows_in,
+        "rows_out": row.rows_out,
+        "rows_quarantined": row.rows_quarantined,
+        "seconds": row.seconds,
+        "error": row.error,
+    }
 
 
 def _describe(exc: BaseException) -> str:

@@ -35,6 +35,20 @@ class PolygonDemo:
         return sum(len(r.failed) for r in self.reports.values())
 
 
+def write_polygon_sample(samples: Path) -> Path:
+    """The demo's flat files under ``samples/polygon`` (written once, whole or not at all)."""
+    folder = samples / "polygon"
+    if not folder.exists():
+        # Written aside, then renamed: an interrupted write never leaves half a sample.
+        tmp = samples / f".tmp-polygon-{uuid.uuid4().hex}"
+        try:
+            write_flat_files(tmp, start=DEMO_POLYGON_START, days=DEMO_POLYGON_DAYS)
+            tmp.replace(folder)
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
+    return folder
+
+
 def demo_polygon(settings: Settings, samples: Path, run: Run) -> PolygonDemo:
     """Write the Polygon sample (when missing) and ingest every dataset of it.
 
@@ -46,15 +60,7 @@ def demo_polygon(settings: Settings, samples: Path, run: Run) -> PolygonDemo:
     Returns:
         The report of each dataset (``us_stocks_sip/trades_v1``...).
     """
-    folder = samples / "polygon"
-    if not folder.exists():
-        # Written aside, then renamed: an interrupted write never leaves half a sample.
-        tmp = samples / f".tmp-polygon-{uuid.uuid4().hex}"
-        try:
-            write_flat_files(tmp, start=DEMO_POLYGON_START, days=DEMO_POLYGON_DAYS)
-            tmp.replace(folder)
-        finally:
-            shutil.rmtree(tmp, ignore_errors=True)
+    folder = write_polygon_sample(samples)
     local = with_source_dir(settings, folder)
     days = trading_days(DEMO_POLYGON_START, DEMO_POLYGON_DAYS)
     demo = PolygonDemo(folder=folder)

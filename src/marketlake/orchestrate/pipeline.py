@@ -6,16 +6,14 @@ whole flow on the embedded default (DuckDB, local lake). No server.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from marketlake.config import Settings
-from marketlake.ingest import FileResult, IngestReport, ingest_csv
+from marketlake.ingest import IngestReport
 from marketlake.lake import open_lake
-from marketlake.lake.totals import LakeTotals, lake_totals
-from marketlake.ops.ledger import Run
+from marketlake.lake.totals import LakeTotals
 
 if TYPE_CHECKING:
     from marketlake.analytics.report import ReportResult
@@ -87,77 +85,11 @@ def output_paths(settings: Settings) -> dict[str, str]:
     }
 
 
-def run_futures_demo(settings: Settings, samples: Path, run: Run) -> FuturesDemo:
-    """ES ticks: HDF5 sample -> silver trades -> bars of every kind -> continuous contract."""
-    from marketlake.bars import BarsRequest, build_bars
-    from marketlake.bars.continuous_io import make_continuous
-    from marketlake.ingest_hdf5 import ingest_hdf5
-    from marketlake.sources.hdf5_ticks.sample import write_es_h5
+def run_demo(settings: Settings) -> DemoResult:
+    """Write sample data of every source format, run the whole flow; idempotent (run it twice).
 
-    path = samples / "hdf5" / "ES.h5"
-    if not path.exists():  # landed by hard link and made read-only: never rewritten
-        path.parent.mkdir(parents=True, exist_ok=True)
-        write_es_h5(
-            path, trades=DEMO_ES_TRADES, trades_per_day=DEMO_ES_TRADES_PER_DAY, faults=20, seed=7
-        )
-    hdf5 = ingest_hdf5(path, settings=settings, run=run)
-    requests = [
-        BarsRequest(kind="time", interval=DEMO_TIME_BARS),
-        *(
-            BarsRequest(kind=k, bars_per_day=DEMO_BARS_PER_DAY)
-            for k in ("tick", "volume", "dollar")
-        ),
-    ]
-    bars = [s for request in requests for s in build_bars(settings, request, run=run).symbols]
-    continuous = make_continuous(settings, "ES", roll="volume", adjust="difference", run=run)
-    return FuturesDemo(hdf5=hdf5, bars=bars, continuous=continuous)
-
-
-def run_source_demos(settings: Settings, samples: Path, run: Run) -> DemoSources:
-    """Reference data, Alpha Vantage payloads, JSON records and Polygon flat files, from samples.
-
-    Each is read from a local folder the way the real source is read from its server, so the
-    demo needs no server and no internet.
+    The flow is ``marketlake run`` over the samples (see :mod:`marketlake.orchestrate.demo_run`).
     """
-    from marketlake.orchestrate.demo_alphavantage import demo_alphavantage
-    from marketlake.orchestrate.demo_polygon import demo_polygon
-    from marketlake.orchestrate.demo_reference import demo_reference
-    from marketlake.orchestrate.demo_s3json import demo_s3json
+    from marketlake.orchestrate.demo_run import run_demo_flow
 
-    return DemoSources(
-        reference=demo_reference(settings, samples, run),
-        alphavantage=demo_alphavantage(settings, samples, run),
-        s3json=demo_s3json(settings, samples, run),
-        polygon=demo_polygon(settings, samples, run),
-    )
-
-
-def run_demo(
-    settings: Settings, *, on_file: Callable[[FileResult], None] | None = None
-) -> DemoResult:
-    """Write sample data of every source format, run the whole flow; idempotent (run it twice)."""
-    from marketlake.analytics.report import write_report
-    from marketlake.sources.csv_daily.sample import write_daily_csvs
-    from marketlake.warehouse import build_warehouse
-
-    samples = settings.data_dir.absolute() / "samples"
-    csv_set = write_daily_csvs(samples / "csv_daily")
-    run = Run(open_lake(settings))
-    report = ingest_csv(
-        [str(p) for p in csv_set.files], settings=settings, run=run, on_file=on_file
-    )
-    sources = run_source_demos(settings, samples, run)
-    futures = run_futures_demo(settings, samples, run)
-    build = build_warehouse(settings, run=run)
-    report_result = write_report(settings, run=run)
-    return DemoResult(
-        run_id=run.run_id,
-        samples=samples,
-        ingest=report,
-        totals={s: lake_totals(settings, source=s) for s in DEMO_SOURCES},
-        build=build,
-        outputs=output_paths(settings),
-        futures=futures,
-        report=report_result,
-        sources=sources,
-    )
+    return run_demo_flow(settings)
