@@ -24,6 +24,7 @@ from marketlake.cli.pipeline import build, demo
 from marketlake.cli.report import report
 from marketlake.cli.run import run as run_command
 from marketlake.cli.serve import serve
+from marketlake.cli.stream import stream_app
 
 app = typer.Typer(
     name="marketlake",
@@ -33,6 +34,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 app.add_typer(ingest_app, name="ingest")
+app.add_typer(stream_app, name="stream")
 app.command()(demo)
 app.command()(bars)
 app.command()(continuous)

@@ -14,7 +14,7 @@ from marketlake import __version__
 from marketlake.config import Settings, get_settings
 from marketlake.errors import ConfigError, MarketLakeError, TransientError
 from marketlake.lake.store import open_lake
-from marketlake.serve.api import routes_bars, routes_gold, routes_metrics, routes_ops
+from marketlake.serve.api import routes_bars, routes_gold, routes_live, routes_metrics, routes_ops
 from marketlake.serve.api.deps import Context, require_token
 from marketlake.serve.api.models import ErrorBody
 from marketlake.serve.gold import GoldCache
@@ -101,6 +101,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(routes_ops.router)
     # Closed reads need the admin token; open ones declare no security, so the schema is exact.
     guard = [] if settings.api.open_reads else [Depends(require_token)]
-    for router in (routes_ops.reads, routes_gold.router, routes_bars.router, routes_metrics.router):
+    for router in (
+        routes_ops.reads,
+        routes_gold.router,
+        routes_bars.router,
+        routes_metrics.router,
+        routes_live.router,
+    ):
         app.include_router(router, dependencies=guard)
     return app
