@@ -15,6 +15,7 @@ from pathlib import Path
 
 HEADER = "Date,Open,High,Low,Close,Adj Close,Volume"
 DEFAULT_SYMBOLS = ("AAPL", "MSFT", "IBM", "SPY", "BRK-B", "^GSPC")
+SAMPLE_END = date(2023, 12, 31)
 # Rough early-2019 levels, so sample charts look like the instruments they are named after.
 START_PRICES = {
     "AAPL": 39.0,
@@ -23,6 +24,16 @@ START_PRICES = {
     "SPY": 250.0,
     "BRK-B": 204.0,
     "^GSPC": 2510.0,
+}
+# ... and rough end-2023 levels: each walk is steered to end there, so the sample joins the other
+# demo sources (Polygon, JSON records from January 2024) without a jump a quant would frown at.
+END_PRICES = {
+    "AAPL": 192.5,
+    "MSFT": 376.0,
+    "IBM": 163.5,
+    "SPY": 475.3,
+    "BRK-B": 356.7,
+    "^GSPC": 4770.0,
 }
 
 
@@ -64,17 +75,29 @@ def _fmt(x: float) -> str:
     return f"{x:.6f}"
 
 
-def _bars(rng: random.Random, days: list[date], start_price: float) -> list[list[str]]:
+def _bars(
+    rng: random.Random, days: list[date], start_price: float, end_price: float | None = None
+) -> list[list[str]]:
+    """A random walk of daily bars from ``start_price``; with ``end_price``, a bridge to it (the
+    drift is chosen so the last close lands there; the day-to-day noise is unchanged)."""
+    shocks = [
+        (rng.gauss(0, 0.004), rng.gauss(0.0003, 0.018), abs(rng.gauss(0, 0.006)),
+         abs(rng.gauss(0, 0.006)), rng.lognormvariate(15, 0.4))
+        for _ in days
+    ]  # fmt: skip
+    drift = 0.0
+    if end_price is not None and days:
+        walked = sum(gap + ret for gap, ret, *_ in shocks)
+        drift = (math.log(end_price / start_price) - walked) / len(days)
     price = start_price
     rows = []
-    for i, day in enumerate(days):
-        open_ = price * math.exp(rng.gauss(0, 0.004))
-        close = open_ * math.exp(rng.gauss(0.0003, 0.018))
-        high = max(open_, close) * (1 + abs(rng.gauss(0, 0.006)))
-        low = min(open_, close) * (1 - abs(rng.gauss(0, 0.006)))
+    for i, (day, (gap, ret, up, down, volume)) in enumerate(zip(days, shocks, strict=True)):
+        open_ = price * math.exp(gap)
+        close = open_ * math.exp(ret + drift)
+        high = max(open_, close) * (1 + up)
+        low = min(open_, close) * (1 - down)
         adj = close * 0.99 ** ((len(days) - i) / 252)  # dividends fold in going back in time
-        volume = int(rng.lognormvariate(15, 0.4))
-        rows.append([day.isoformat(), *map(_fmt, (open_, high, low, close, adj)), str(volume)])
+        rows.append([day.isoformat(), *map(_fmt, (open_, high, low, close, adj)), str(int(volume))])
         price = close
     return rows
 
@@ -137,7 +160,7 @@ def write_daily_csvs(
     *,
     symbols: tuple[str, ...] = DEFAULT_SYMBOLS,
     start: date = date(2019, 1, 1),
-    end: date = date(2023, 12, 31),
+    end: date = SAMPLE_END,
     seed: int = 42,
     faults: bool = True,
 ) -> SampleSet:
@@ -161,7 +184,8 @@ def write_daily_csvs(
     files, all_faults, total = [], [], 0
     for k, symbol in enumerate(symbols):
         rng = random.Random(f"{seed}:{k}:{symbol}")
-        rows = _bars(rng, days, START_PRICES.get(symbol) or rng.uniform(20, 400))
+        start_price = START_PRICES.get(symbol) or rng.uniform(20, 400)
+        rows = _bars(rng, days, start_price, END_PRICES.get(symbol) if end == SAMPLE_END else None)
         if faults:
             lines, found = _inject(symbol, rows, rng)
             all_faults.extend(found)
