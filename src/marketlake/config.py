@@ -560,6 +560,12 @@ class DashboardSettings(BaseModel):
         5, ge=1, description="Calendar days of intraday bars charted at first."
     )
     runs: int = Field(50, ge=1, le=500, description="Newest runs of the ledger on the runs page.")
+    live_refresh_s: float = Field(
+        2.0,
+        ge=0.5,
+        description="Seconds between refreshes of the live page while it is open (it reads "
+        "the stream's PostgreSQL tables again; stream.history_rows ticks and sessions).",
+    )
 
 
 class StreamSettings(BaseModel):

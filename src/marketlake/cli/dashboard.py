@@ -21,7 +21,10 @@ def dashboard(
         typer.Option("--port", "-p", min=1, max=65535, help="TCP port (setting dashboard.port)."),
     ] = None,
 ) -> None:
-    """Serve the dashboard (charts, aggregates, bar types, quality, runs); Ctrl-C stops it."""
+    """Serve the dashboard (charts, live averages, aggregates, bar types, quality, runs).
+
+    Ctrl-C stops it.
+    """
     import logging
     import os
     import signal

@@ -122,6 +122,7 @@ def print_demo(out: Console, result: DemoResult) -> None:
         table.add_row(name, escape(path))
     out.print(table)
     out.print(
-        "next: [bold]marketlake status[/] (run ledger), [bold]marketlake quality[/] "
-        "(what was quarantined and why), [bold]marketlake serve[/] (HTTP API, docs at /docs)"
+        "next: [bold]marketlake dashboard[/] (charts in the browser), [bold]marketlake serve[/] "
+        "(HTTP API, docs at /docs), [bold]marketlake status[/] (run ledger), "
+        "[bold]marketlake quality[/] (what was quarantined and why)"
     )

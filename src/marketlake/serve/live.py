@@ -2,9 +2,10 @@
 
 One place the API (``/live/{symbol}``, its event stream) and the dashboard read the live
 moving averages from. :func:`read_live` gives the latest values and recent history;
-:class:`LiveWatcher` waits for the consumer's commits (``LISTEN`` on the channel the sink
-notifies) for event streams. The unit, windows and spans are those the tables were computed
-with (recorded by the consumer), not this process's settings.
+:func:`read_progress` the consumer's committed position and counts; :class:`LiveWatcher`
+waits for the consumer's commits (``LISTEN`` on the channel the sink notifies) for event
+streams. The unit, windows and spans are those the tables were computed with (recorded by the
+consumer), not this process's settings.
 
 Nothing streamed yet (no database, no live tables, no row of the symbol) reads as ``None``;
 PostgreSQL not answering raises :class:`~marketlake.errors.WarehouseUnavailableError`.
@@ -15,13 +16,14 @@ from __future__ import annotations
 import json
 import logging
 from dataclasses import dataclass
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 import polars as pl
 
 from marketlake.config import Settings, get_settings
 from marketlake.errors import WarehouseError
-from marketlake.stream.sink import CONSUMER, channel, table
+from marketlake.stream.sink import CONSUMER, COUNTS, channel, table
 from marketlake.warehouse.postgres_target import connect
 
 if TYPE_CHECKING:
@@ -163,6 +165,60 @@ def live_symbols(settings: Settings | None = None) -> list[str]:
     finally:
         con.close()
     return [str(r[0]) for r in rows]
+
+
+@dataclass(frozen=True)
+class LiveProgress:
+    """How far the consumer has committed, and what it counted.
+
+    Attributes:
+        stream: The JetStream stream it consumes.
+        durable: Its durable consumer name.
+        last_stream_seq: The last stream sequence committed (0 before the first batch).
+        counts: ``applied``, ``duplicate``, ``late``, ``malformed``, ``redelivered`` ticks.
+        batches: Transactions committed.
+        updated_at: When the last batch was committed (None before the first).
+    """
+
+    stream: str
+    durable: str
+    last_stream_seq: int
+    counts: dict[str, int]
+    batches: int
+    updated_at: datetime | None
+
+
+def read_progress(settings: Settings | None = None) -> LiveProgress | None:
+    """The consumer's committed progress and counts, from PostgreSQL (no broker needed).
+
+    Args:
+        settings: Defaults to the process settings.
+
+    Returns:
+        The progress, or None when no consumer has created the live tables yet.
+
+    Raises:
+        WarehouseUnavailableError: PostgreSQL does not answer.
+        WarehouseError: the login is refused.
+    """
+    settings = settings or get_settings()
+    con = _open(settings)
+    if con is None:
+        return None
+    try:
+        if _config(con, settings) is None:
+            return None
+        row = con.execute(
+            f"select stream, durable, last_stream_seq, {', '.join(COUNTS)}, batches, updated_at "
+            f"from {table(settings.stream, CONSUMER)}"
+        ).fetchone()
+    finally:
+        con.close()
+    if row is None:
+        return None
+    n = len(COUNTS)
+    counts = {k: int(v) for k, v in zip(COUNTS, row[3 : 3 + n], strict=True)}
+    return LiveProgress(str(row[0]), str(row[1]), int(row[2]), counts, int(row[3 + n]), row[4 + n])
 
 
 def _frame(

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import date
 from pathlib import Path
 
-import dagster as dg  # noqa: TID251  (the tests of the Dagster definitions)
+import dagster as dg
 import pytest
 
 from marketlake.lake import open_lake

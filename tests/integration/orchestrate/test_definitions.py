@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import dagster as dg  # noqa: TID251  (the tests of the Dagster definitions)
+import dagster as dg
 import pytest
 
 from marketlake.orchestrate.definitions import build_definitions

@@ -7,7 +7,7 @@ import shutil
 from datetime import UTC, datetime
 from pathlib import Path
 
-import dagster as dg  # noqa: TID251  (the tests of the Dagster definitions)
+import dagster as dg
 import pytest
 
 from marketlake.orchestrate.definitions import build_definitions

@@ -340,3 +340,146 @@ def quarantine_figure(rules: pl.DataFrame) -> go.Figure:
     fig = _layout(fig, height=max(180, 30 * rules.height + 80))
     fig.update_layout(hovermode="closest", barmode="stack")
     return fig
+
+
+# --- live values of the stream -----------------------------------------------------------------
+
+LIVE_SMA = ["#f59e0b", "#3b82f6", "#8b5cf6", "#ef4444"]  # per SMA window, in order
+LIVE_EMA = ["#0ea5e9", "#10b981", "#ec4899", "#84cc16"]  # per EMA span (dashed)
+PRICE, VWAP = "#0f172a", "#64748b"
+
+
+def _average_lines(
+    fig: go.Figure, frame: pl.DataFrame, x: list[Any], indicators: list[str], per: str
+) -> None:
+    """A line per ``sma_<n>``/``ema_<n>`` column that has a value yet."""
+    smas = [c for c in indicators if c.startswith("sma_")]
+    emas = [c for c in indicators if c.startswith("ema_")]
+    lines: list[tuple[str, str, str, str | None]] = [
+        (c, LIVE_SMA[i % len(LIVE_SMA)], "SMA", None) for i, c in enumerate(smas)
+    ]
+    lines += [(c, LIVE_EMA[i % len(LIVE_EMA)], "EMA", "dash") for i, c in enumerate(emas)]
+    for column, color, kind, dash in lines:
+        values = frame[column]
+        if values.null_count() == values.len():
+            continue
+        fig.add_trace(
+            go.Scatter(
+                x=x, y=values.to_numpy(), name=f"{kind} {column.split('_')[1]}{per}",
+                mode="lines", line={"color": color, "width": 1.3, "dash": dash},
+            ),
+            row=1, col=1,
+        )  # fmt: skip
+
+
+def live_ticks_figure(
+    ticks: pl.DataFrame, *, title: str, indicators: list[str], per: str, revision: str
+) -> go.Figure:
+    """Recent ticks: price with the moving averages and session VWAP; sizes below.
+
+    Args:
+        ticks: ``ts_event``, ``price``, ``size`` and the ``indicators`` columns, oldest first.
+        title: The figure's title.
+        indicators: ``sma_<n>``, ``ema_<n>``, ``vwap`` columns to draw where defined.
+        per: Suffix of the averages' names (`` ticks`` when their period is a tick).
+        revision: Zoom and legend choices are kept while it stays the same (a refresh).
+    """
+    fig = make_subplots(
+        rows=2, cols=1, shared_xaxes=True, vertical_spacing=0.03, row_heights=[0.8, 0.2]
+    )
+    sizes = ticks
+    ticks = _break_gaps(ticks)
+    x = ticks["ts_event"].to_list()
+    fig.add_trace(
+        go.Scatter(
+            x=x, y=ticks["price"].to_numpy(), name="Price", mode="lines",
+            line={"color": PRICE, "width": 1.4},
+        ),
+        row=1, col=1,
+    )  # fmt: skip
+    _average_lines(fig, ticks, x, indicators, per)
+    if "vwap" in indicators and ticks["vwap"].null_count() < ticks.height:
+        fig.add_trace(
+            go.Scatter(
+                x=x, y=ticks["vwap"].to_numpy(), name="VWAP (session)", mode="lines",
+                line={"color": VWAP, "width": 1.3, "dash": "dot"},
+            ),
+            row=1, col=1,
+        )  # fmt: skip
+    fig.add_trace(
+        go.Bar(
+            x=sizes["ts_event"].to_list(), y=sizes["size"].to_numpy(), name="Size",
+            marker={"color": "#94a3b8"}, showlegend=False,
+        ),
+        row=2, col=1,
+    )  # fmt: skip
+    fig.update_yaxes(title_text="Price", row=1, col=1)
+    fig.update_yaxes(title_text="Size", rangemode="tozero", row=2, col=1)
+    return _live_layout(fig, height=560, title=title, revision=revision)
+
+
+def _break_gaps(ticks: pl.DataFrame, *, factor: int = 20) -> pl.DataFrame:
+    """``ticks`` with a row of nulls inside each pause of the feed (longer than ``factor``
+    times the typical time between ticks, e.g. a night), so lines stop there instead of
+    joining across it."""
+    if ticks.height < 3:
+        return ticks
+    gaps = ticks["ts_event"].diff().dt.total_microseconds()
+    typical = gaps.median()
+    if not isinstance(typical, int | float) or typical <= 0:
+        return ticks
+    order = pl.int_range(pl.len(), dtype=pl.Int64).cast(pl.Float64).alias("_order")
+    rows = ticks.with_columns(order, _gap=gaps)
+    pauses = rows.filter(pl.col("_gap") > typical * factor)
+    if pauses.is_empty():
+        return ticks
+    fillers = pauses.select(
+        pl.col("ts_event") - pl.duration(microseconds=1),
+        *[pl.lit(None, dtype=ticks.schema[c]).alias(c) for c in ticks.columns if c != "ts_event"],
+        pl.col("_order") - 0.5,
+        "_gap",
+    )
+    return pl.concat([rows, fillers]).sort("_order").drop("_order", "_gap")
+
+
+def _live_layout(fig: go.Figure, *, height: int, title: str, revision: str) -> go.Figure:
+    """The house layout, the legend below the plot (one line per average would cover the
+    title above it), and zoom kept across refreshes."""
+    fig = _layout(fig, height=height, title=title)
+    fig.update_layout(
+        uirevision=revision,
+        legend={"orientation": "h", "x": 0, "xanchor": "left", "y": -0.1, "yanchor": "top"},
+        margin={"b": 40},
+    )
+    return fig
+
+
+def live_sessions_figure(
+    sessions: pl.DataFrame, *, title: str, indicators: list[str], per: str, revision: str
+) -> go.Figure:
+    """Each session's close (an open session's latest price, hollow) with its SMAs.
+
+    Args:
+        sessions: ``session``, ``close``, ``final`` and the ``sma_<n>`` columns, oldest first.
+        title: The figure's title.
+        indicators: The indicator columns; the ``sma_<n>`` ones are drawn where defined.
+        per: Suffix of the averages' names (`` ticks`` when their period is a tick).
+        revision: Zoom and legend choices are kept while it stays the same (a refresh).
+    """
+    fig = make_subplots(rows=1, cols=1)
+    x = sessions["session"].to_list()
+    final = sessions["final"].to_list()
+    fig.add_trace(
+        go.Scatter(
+            x=x, y=sessions["close"].to_numpy(), name="Close", mode="lines+markers",
+            line={"color": PRICE, "width": 1.4},
+            marker={"size": 6, "symbol": ["circle" if f else "circle-open" for f in final]},
+            customdata=["final" if f else "open: latest price" for f in final],
+            hovertemplate="%{y}<extra>%{customdata}</extra>",
+        ),
+        row=1, col=1,
+    )  # fmt: skip
+    _average_lines(fig, sessions, x, [c for c in indicators if c.startswith("sma_")], per)
+    fig.update_yaxes(title_text="Close")
+    fig.update_xaxes(rangebreaks=_date_breaks(x))
+    return _live_layout(fig, height=380, title=title, revision=revision)

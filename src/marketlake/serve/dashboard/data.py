@@ -1,23 +1,25 @@
-"""Every read of the dashboard, through :mod:`marketlake.serve.queries`, cached per process.
+"""Every read of the dashboard, through :mod:`marketlake.serve.queries` (and
+:mod:`marketlake.serve.live` for the stream's live values), cached per process.
 
 Each cached function takes the *version* of what it reads (the gold exports' modification time
 and size, the silver files' listing, the ledger's keys), computed on each rerun for the cost of
 a ``stat`` or a listing: a build, an ingest or a run shows at once, an unchanged file is never
 read twice. Entries also expire after ``dashboard.cache_ttl_s`` and at most
 ``dashboard.cache_entries`` are kept per function, so memory stays bounded on a small machine.
-A mart not built yet comes back as None; the pages say what to run.
+A mart not built yet comes back as None; the pages say what to run. Live values are keyed on
+the consumer's last committed stream sequence, read on each refresh.
 """
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 import polars as pl
 import streamlit as st
 
 from marketlake.config import get_settings
-from marketlake.serve import queries
+from marketlake.serve import live, queries
 from marketlake.serve.gold import MartMissingError
 
 _dashboard = get_settings().dashboard  # the Streamlit process: its settings are set at start
@@ -219,3 +221,33 @@ def _runs(limit: int, version: queries.Version) -> list[dict[str, Any]]:
 def runs() -> list[dict[str, Any]]:
     """The newest runs of the ledger (as ``GET /runs``), newest first."""
     return _runs(_dashboard.runs, queries.ledger_version(reader().lake))
+
+
+# --- live values (the stream consumer's PostgreSQL tables) --------------------------------------
+
+
+def live_symbols() -> list[str]:
+    """Symbols the stream consumer has values of (one query, not cached: a new one shows at
+    the next refresh).
+
+    Raises:
+        WarehouseUnavailableError: PostgreSQL does not answer.
+    """
+    return live.live_symbols(get_settings())
+
+
+def live_progress() -> live.LiveProgress | None:
+    """The consumer's committed position and counts (None: nothing consumed yet); not cached,
+    it is the version of :func:`live_view`."""
+    return live.read_progress(get_settings())
+
+
+@_cached
+def _live_view(symbol: str, version: tuple[int, datetime | None]) -> live.LiveView | None:
+    return live.read_live(symbol, settings=get_settings())
+
+
+def live_view(symbol: str, progress: live.LiveProgress) -> live.LiveView | None:
+    """``symbol``'s latest values and ``stream.history_rows`` of ticks and sessions, read
+    again only once the consumer has committed another batch."""
+    return _live_view(symbol, (progress.last_stream_seq, progress.updated_at))

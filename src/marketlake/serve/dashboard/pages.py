@@ -12,6 +12,7 @@ from marketlake.serve.dashboard import (
     page_aggregates,
     page_bar_types,
     page_chart,
+    page_live,
     page_quality,
     page_runs,
     page_symbols,
@@ -34,6 +35,7 @@ SECTIONS: dict[str, list[PageSpec]] = {
         PageSpec(page_chart.render, "Chart", ":material/candlestick_chart:", "chart", True),
         PageSpec(page_aggregates.render, "Aggregates", ":material/table_chart:", "aggregates"),
         PageSpec(page_bar_types.render, "Bar types", ":material/bar_chart:", "bar-types"),
+        PageSpec(page_live.render, "Live", ":material/sensors:", "live"),
     ],
     "Data": [
         PageSpec(page_symbols.render, "Symbols", ":material/list:", "symbols"),
