@@ -11,7 +11,7 @@ import pytest
 
 from marketlake.config import Settings
 from marketlake.lake import Lake
-from marketlake.serve import loader, queries
+from marketlake.serve import bar_types, loader, queries
 from tests.integration.warehouse.sample_silver import daily_bars, publish
 from tests.unit.analytics.sample import sample_bars_info, write_bars_info
 from tests.unit.serve.support import minute_bars
@@ -117,12 +117,12 @@ def test_intraday_intervals_spans_and_candles(reader: queries.Reader) -> None:
 
 
 def test_series_labels_as_people_say_them() -> None:
-    assert queries.threshold_label("time", 1800) == "time 30m"
-    assert queries.threshold_label("time", 3600) == "time 1h"
-    assert queries.threshold_label("time", 45) == "time 45s"
-    assert queries.threshold_label("tick", 98) == "tick 98"
-    assert queries.threshold_label("dollar", 1_190_000) == "dollar 1.19M"
-    assert queries.threshold_label("volume", 3100) == "volume 3.1k"
+    assert bar_types.threshold_label("time", 1800) == "time 30m"
+    assert bar_types.threshold_label("time", 3600) == "time 1h"
+    assert bar_types.threshold_label("time", 45) == "time 45s"
+    assert bar_types.threshold_label("tick", 98) == "tick 98"
+    assert bar_types.threshold_label("dollar", 1_190_000) == "dollar 1.19M"
+    assert bar_types.threshold_label("volume", 3100) == "volume 3.1k"
 
 
 @pytest.fixture
@@ -137,13 +137,13 @@ def test_bar_types_of_a_symbol_from_silver(lake: Lake, es: pl.DataFrame) -> None
     assert queries.silver_symbols(lake, "bars_info") == ["ES", "NQ"]
     sizes = queries.silver_bytes(lake, "bars_info")
     assert max(sizes, key=lambda s: sizes[s]) == "ES"
-    bars = queries.info_bars(lake, "ES")
+    bars = bar_types.info_bars(lake, "ES")
     assert bars.height == es.height
-    returns = queries.labelled_returns(bars)
+    returns = bar_types.labelled_returns(bars)
     order = returns.select("series", "series_order").unique().sort("series_order")
     assert order["series"].to_list() == ["time 1h", "tick 150", "volume 1.5k", "dollar 6M"]
 
-    summary = queries.bar_type_summary(returns, nlags=5, min_returns=30)
+    summary = bar_types.bar_type_summary(returns, nlags=5, min_returns=30)
     tick = summary.filter(pl.col("series") == "tick 150").row(0, named=True)
     complete = es.filter((pl.col("kind") == "tick") & pl.col("complete")).sort("ts_end")
     logs = np.diff(np.log(complete["close"].to_numpy()))
@@ -154,7 +154,7 @@ def test_bar_types_of_a_symbol_from_silver(lake: Lake, es: pl.DataFrame) -> None
     assert 0 <= tick["jb_pvalue"] <= 1
     assert 0 <= tick["lb_pvalue"] <= 1
 
-    z = queries.standardized_returns(returns)
+    z = bar_types.standardized_returns(returns)
     for _, part in z.group_by("series"):
         assert part["z"].std() == pytest.approx(1.0)
         assert part["z"].mean() == pytest.approx(0.0, abs=1e-9)
@@ -169,10 +169,10 @@ def test_bars_per_day_count_days_without_a_bar_as_zero() -> None:
             + [date(2024, 1, d) for d in (1, 2, 3)],
         }
     )
-    per_day = queries.bars_per_day(returns).filter(pl.col("series") == "tick 1")
+    per_day = bar_types.bars_per_day(returns).filter(pl.col("series") == "tick 1")
     assert per_day["bars"].to_list() == [1, 0, 1]
 
 
 def test_a_symbol_without_information_bars_reads_empty(lake: Lake) -> None:
-    assert queries.info_bars(lake, "ES").is_empty()
+    assert bar_types.info_bars(lake, "ES").is_empty()
     assert queries.silver_symbols(lake, "bars_info") == []

@@ -10,7 +10,7 @@ import plotly.graph_objects as go
 import polars as pl
 from plotly.subplots import make_subplots
 
-from marketlake.serve.queries import normal_density
+from marketlake.serve.bar_types import normal_density
 
 UP, DOWN = "#26a69a", "#ef5350"
 SMA_COLORS = {"sma_20": "#f59e0b", "sma_50": "#3b82f6", "sma_200": "#8b5cf6"}

@@ -19,6 +19,7 @@ import polars as pl
 import streamlit as st
 
 from marketlake.config import get_settings
+from marketlake.serve import bar_types as types_of_bars
 from marketlake.serve import live, queries
 from marketlake.serve.gold import MartMissingError
 
@@ -181,15 +182,15 @@ def info_symbols() -> tuple[list[str], str | None]:
 def _bar_types(
     symbol: str, version: queries.Version
 ) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame] | None:
-    bars = queries.info_bars(reader().lake, symbol)
+    bars = types_of_bars.info_bars(reader().lake, symbol)
     if bars.is_empty():
         return None
-    returns = queries.labelled_returns(bars)
+    returns = types_of_bars.labelled_returns(bars)
     analytics = get_settings().analytics
-    summary = queries.bar_type_summary(
+    summary = types_of_bars.bar_type_summary(
         returns, nlags=analytics.acf_lags, min_returns=analytics.min_returns
     )
-    return summary, queries.bars_per_day(returns), queries.standardized_returns(returns)
+    return summary, types_of_bars.bars_per_day(returns), types_of_bars.standardized_returns(returns)
 
 
 def bar_types(symbol: str) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame] | None:
