@@ -5,10 +5,8 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import time
-import uuid
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
@@ -16,27 +14,18 @@ from pathlib import Path
 from typing import TypeVar
 
 import httpx
-import psycopg
 import pytest
 from playwright.sync_api import Page
 
 from marketlake.config import Settings
+from tests import servers
 from tests.e2e.conftest import MARKETLAKE
-from tests.e2e.dashboard_support import PAGE_S, START_S, free_port
-from tests.integration.stream.conftest import SETUP
+from tests.e2e.dashboard_support import PAGE_S, START_S
 from tests.integration.stream.support import env_of
+from tests.servers import new_database
+from tests.support import free_port
 
 T = TypeVar("T")
-
-NATS = (
-    os.environ.get("MARKETLAKE_TEST_NATS_HOST", "127.0.0.1"),
-    int(os.environ.get("MARKETLAKE_TEST_NATS_PORT", "4222")),
-)
-PG = {
-    "host": os.environ.get("MARKETLAKE_TEST_PG_HOST", "127.0.0.1"),
-    "port": int(os.environ.get("MARKETLAKE_TEST_PG_PORT", "5432")),
-    "user": os.environ.get("MARKETLAKE_TEST_PG_USER", "postgres"),
-}
 
 
 def off_loop(fn: Callable[..., T], *args: object, **kwargs: object) -> T:
@@ -46,31 +35,14 @@ def off_loop(fn: Callable[..., T], *args: object, **kwargs: object) -> T:
         return pool.submit(fn, *args, **kwargs).result()
 
 
-def nats_url() -> str:
-    """The machine's NATS server; fails (never skips) when it does not answer."""
-    host, port = NATS
-    try:
-        socket.create_connection((host, port), timeout=3).close()
-    except OSError as exc:
-        pytest.fail(f"NATS is not reachable at {host}:{port} ({exc}); {SETUP}", pytrace=False)
-    return f"nats://{host}:{port}"
-
-
 @contextmanager
 def database() -> Iterator[str]:
     """A new, empty PostgreSQL database, dropped at the end."""
-    name = f"ml_live_{uuid.uuid4().hex[:10]}"
+    made = new_database(servers.pg_server(), "ml_live")
     try:
-        admin = psycopg.connect(**PG, dbname="postgres", autocommit=True, connect_timeout=5)  # type: ignore[arg-type]
-    except psycopg.OperationalError as exc:
-        detail = str(exc).strip().splitlines()[-1]
-        pytest.fail(f"PostgreSQL is not reachable ({detail}); {SETUP}", pytrace=False)
-    admin.execute(f'create database "{name}"')
-    try:
-        yield name
+        yield next(made)
     finally:
-        admin.execute(f'drop database if exists "{name}" with (force)')
-        admin.close()
+        made.close()
 
 
 @contextmanager

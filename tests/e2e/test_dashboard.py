@@ -17,14 +17,13 @@ from marketlake.ops.ledger import Run
 from marketlake.warehouse import build_warehouse
 from tests.integration.api.support import publish_info_bars, publish_quarantined
 from tests.integration.warehouse.sample_silver import publish_sample
+from tests.support import launch_chromium, listening
 
 from .conftest import CLI
 from .dashboard_support import (
     assert_no_error,
     chart_title,
     dashboard,
-    launch_chromium,
-    listening,
     settle,
     wait_for_chart,
     wait_for_elements,

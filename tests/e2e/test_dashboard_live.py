@@ -26,11 +26,11 @@ from tests.integration.stream.support import (
     wait_until,
     walk,
 )
+from tests.servers import nats_url
+from tests.support import free_port, launch_chromium
 
 from .dashboard_support import (
     assert_no_error,
-    free_port,
-    launch_chromium,
     settle,
     wait_for_elements,
 )
@@ -38,7 +38,6 @@ from .live_support import (
     database,
     live_dashboard,
     metric,
-    nats_url,
     number,
     off_loop,
     wait_for_metric,

@@ -25,6 +25,7 @@ from marketlake.warehouse import build_warehouse
 from tests.e2e.conftest import MARKETLAKE
 from tests.integration.api.support import publish_info_bars, publish_quarantined
 from tests.integration.warehouse.sample_silver import publish_sample
+from tests.support import launch_chromium
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -33,17 +34,6 @@ if TYPE_CHECKING:
 
 pytestmark = pytest.mark.e2e
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 MIN_DRAWN = 10  # a matplotlib figure draws dozens of elements: axes, ticks, labels, lines
 MIN_INK = 0.01  # share of a figure's pixels that are not background
 
@@ -128,13 +118,8 @@ def chromium() -> Iterator[Browser]:
     """Debian's Chromium, headless, shared by the module's tests (a fresh context per page)."""
     from playwright.sync_api import sync_playwright
 
-    if not Path(CHROMIUM).exists():
-        pytest.fail(
-            f"{CHROMIUM} is missing: install Debian's chromium (`scripts/services.sh all`)",
-            pytrace=False,
-        )
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        browser = launch_chromium(playwright)
         try:
             yield browser
         finally:

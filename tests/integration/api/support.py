@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -19,17 +18,10 @@ from marketlake.lake.silver import publish_ingest
 from marketlake.lake.store import Lake
 from marketlake.serve.api import create_app
 from tests.integration.warehouse.sample_silver import daily_bars, land_delivery
+from tests.support import free_port
 from tests.unit.analytics.sample import sample_bars_info, write_bars_info
 
 TOKEN = "test-token-4f1c"
-
-
-def free_port() -> int:
-    """A TCP port nobody listens on right now (loopback)."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 @dataclass(frozen=True)

@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -21,6 +20,7 @@ import yaml
 from marketlake.sources.alphavantage.sample import write_alphavantage_payloads
 from marketlake.sources.csv_daily.sample import write_daily_csvs
 from marketlake.sources.reference.sample import write_reference_files
+from tests.support import free_port
 
 pytestmark = pytest.mark.integration
 
@@ -104,18 +104,11 @@ def test_run_refuses_an_unconfigured_source(tmp_path: Path) -> None:
     assert "ops.run.sources.polygon" in done.stderr
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
 def test_orchestrate_starts_dagster_on_marketlakes_definitions(tmp_path: Path) -> None:
     csv = write_daily_csvs(tmp_path / "csv", symbols=("AAPL",), start=date(2023, 1, 2),
                            end=date(2023, 1, 31))  # fmt: skip
     _config(tmp_path, {"sources": {"csv_daily": {"paths": [str(csv.files[0])]}}})
-    port = _free_port()
+    port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("MARKETLAKE_")}
     env |= {"MARKETLAKE_CONFIG": str(tmp_path / "marketlake.yaml"), "NO_COLOR": "1"}
     log = (tmp_path / "orchestrate.log").open("w")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -13,21 +12,14 @@ import pytest
 from marketlake.config import Settings, load_settings
 from marketlake.errors import WarehouseError, WarehouseUnavailableError
 from marketlake.warehouse import build_warehouse
-
-from .conftest import PgServer
+from tests.servers import PgServer
+from tests.support import free_port
 
 pytestmark = pytest.mark.integration
 
 SECRET = "s3cr3t-never-shown"
 # The password-checked role scripts/services.sh creates (trust would accept any password).
 AUTH_ROLE = "marketlake_auth"
-
-
-def free_port() -> int:
-    """A local port nothing listens on."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def settings_for(tmp_path: Path, **postgres: object) -> Settings:

@@ -18,8 +18,7 @@ from marketlake.lake.compact import live_keys
 from marketlake.lake.silver import publish_ingest
 from marketlake.lake.store import Lake, open_lake
 from marketlake.warehouse.postgres_load import load_silver, read_loads
-
-from .conftest import PgServer, new_database
+from tests.servers import PgServer, new_database
 
 if TYPE_CHECKING:
     from tests.s3server import S3Server

@@ -36,9 +36,9 @@ from tests.integration.warehouse.sample_silver import (
     publish,
     publish_sample,
 )
+from tests.servers import PgServer, new_database
 from tests.unit.analytics.sample import sample_bars_info, write_bars_info, write_continuous
 
-from .conftest import PgServer, new_database
 from .parity import compare_gold, read_gold
 
 pytestmark = pytest.mark.integration

@@ -9,57 +9,27 @@ each module its own database, so tests run in parallel with any others.
 
 from __future__ import annotations
 
-import os
-import socket
-import uuid
 from collections.abc import Iterator
 
-import psycopg
 import pytest
 
 from marketlake.config import Settings, load_settings
+from tests import servers
+from tests.servers import new_database
 
 from .support import Names, delete_streams
-
-SETUP = "start them with `scripts/services.sh all`"
-
-
-def _pg() -> dict[str, object]:
-    return {
-        "host": os.environ.get("MARKETLAKE_TEST_PG_HOST", "127.0.0.1"),
-        "port": int(os.environ.get("MARKETLAKE_TEST_PG_PORT", "5432")),
-        "user": os.environ.get("MARKETLAKE_TEST_PG_USER", "postgres"),
-    }
 
 
 @pytest.fixture(scope="session")
 def nats_url() -> str:
     """The machine's NATS server; fails (never skips) when it does not answer."""
-    host = os.environ.get("MARKETLAKE_TEST_NATS_HOST", "127.0.0.1")
-    port = int(os.environ.get("MARKETLAKE_TEST_NATS_PORT", "4222"))
-    try:
-        socket.create_connection((host, port), timeout=3).close()
-    except OSError as exc:
-        pytest.fail(f"NATS is not reachable at {host}:{port} ({exc}); {SETUP}", pytrace=False)
-    return f"nats://{host}:{port}"
+    return servers.nats_url()
 
 
 @pytest.fixture(scope="module")
 def live_db() -> Iterator[str]:
     """A new database for the module, dropped at its end."""
-    pg = _pg()
-    name = f"ml_stream_{uuid.uuid4().hex[:10]}"
-    try:
-        admin = psycopg.connect(**pg, dbname="postgres", autocommit=True, connect_timeout=5)  # type: ignore[arg-type]
-    except psycopg.OperationalError as exc:
-        detail = str(exc).strip().splitlines()[-1]
-        pytest.fail(f"PostgreSQL is not reachable ({detail}); {SETUP}", pytrace=False)
-    admin.execute(f'create database "{name}"')
-    try:
-        yield name
-    finally:
-        admin.execute(f'drop database if exists "{name}" with (force)')
-        admin.close()
+    yield from new_database(servers.pg_server(), "ml_stream")
 
 
 def make_settings(
@@ -68,7 +38,7 @@ def make_settings(
     """Settings of one test: its names, the module's database, ``stream`` overrides."""
     return load_settings(
         data_dir=data_dir,
-        warehouse={"postgres": {**_pg(), "dbname": dbname}},
+        warehouse={"postgres": servers.pg_from_env().settings(dbname)},
         stream={"nats_url": nats_url, **names.settings(), **stream},
     )
 

@@ -24,6 +24,7 @@ from marketlake.config import Settings
 from marketlake.stream.consumer import ConsumeReport, consume
 from marketlake.stream.messages import Tick
 from marketlake.stream.producer import publish
+from tests.support import free_port
 
 ROOT = Path(__file__).resolve().parents[3]
 NATS_SERVER = "/usr/sbin/nats-server"
@@ -198,13 +199,6 @@ def wait_until(check: Any, timeout: float, what: str) -> None:
             return
         time.sleep(0.05)
     raise AssertionError(f"timed out waiting for {what}")
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 class NatsServer:

@@ -12,13 +12,13 @@ import pytest
 
 from marketlake.config import Settings
 from tests.integration.api.support import Served, serve
+from tests.support import free_port
 
 from .conftest import make_settings
 from .support import (
     TS0,
     Names,
     connect,
-    free_port,
     publish_ticks,
     run_consumer,
     values_table,
