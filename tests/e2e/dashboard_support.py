@@ -32,21 +32,27 @@ class Dashboard:
 
 
 @contextmanager
-def dashboard(data_dir: Path, workdir: Path) -> Iterator[Dashboard]:
-    """Run ``marketlake --data-dir DATA dashboard --port P`` until the block ends.
+def dashboard(
+    data_dir: Path | None, workdir: Path, *, env: dict[str, str] | None = None
+) -> Iterator[Dashboard]:
+    """Run ``marketlake [--data-dir DATA] dashboard --port P`` until the block ends.
 
-    The process is always stopped at the end (also when the block fails): SIGTERM to the CLI,
-    which must stop Streamlit; whatever of its process group is still there after a bounded
-    wait is killed, and ``forced`` set.
+    Its environment is ``env`` (the settings of the test: ``MARKETLAKE_*``), or else none of
+    this process's ``MARKETLAKE_*`` and an empty settings file. The process is always stopped at
+    the end (also when the block fails): SIGTERM to the CLI, which must stop Streamlit; whatever
+    of its process group is still there after a bounded wait is killed, and ``forced`` set.
     """
     port = free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("MARKETLAKE_")}
-    env |= {"NO_COLOR": "1", "MARKETLAKE_CONFIG": str(workdir / "absent.yaml")}
-    (workdir / "absent.yaml").write_text("{}\n")
+    if env is None:
+        env = {k: v for k, v in os.environ.items() if not k.startswith("MARKETLAKE_")}
+        env["MARKETLAKE_CONFIG"] = str(workdir / "absent.yaml")
+        (workdir / "absent.yaml").write_text("{}\n")
+    env = env | {"NO_COLOR": "1"}
+    where = [] if data_dir is None else ["--data-dir", str(data_dir)]
     log_path = workdir / f"dashboard-{port}.log"
     with log_path.open("w") as log:
         proc = subprocess.Popen(
-            [MARKETLAKE, "--data-dir", str(data_dir), "dashboard", "--port", str(port)],
+            [MARKETLAKE, *where, "dashboard", "--port", str(port)],
             stdout=log,
             stderr=subprocess.STDOUT,
             cwd=workdir,

@@ -3,9 +3,6 @@ and reading a metric off the page."""
 
 from __future__ import annotations
 
-import os
-import signal
-import subprocess
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -13,17 +10,13 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TypeVar
 
-import httpx
-import pytest
 from playwright.sync_api import Page
 
 from marketlake.config import Settings
 from tests import servers
-from tests.e2e.conftest import MARKETLAKE
-from tests.e2e.dashboard_support import PAGE_S, START_S
+from tests.e2e.dashboard_support import PAGE_S, dashboard
 from tests.integration.stream.support import env_of
 from tests.servers import new_database
-from tests.support import free_port
 
 T = TypeVar("T")
 
@@ -49,46 +42,9 @@ def database() -> Iterator[str]:
 def live_dashboard(settings: Settings, workdir: Path, *, refresh_s: float) -> Iterator[str]:
     """``marketlake dashboard`` with ``settings`` (stream, PostgreSQL, data dir) in its
     environment and the live page refreshing every ``refresh_s``; yields its URL."""
-    port = free_port()
-    env = env_of(settings) | {
-        "NO_COLOR": "1",
-        "MARKETLAKE_DASHBOARD__LIVE_REFRESH_S": str(refresh_s),
-    }
-    log_path = workdir / f"dashboard-{port}.log"
-    with log_path.open("w") as log:
-        proc = subprocess.Popen(
-            [MARKETLAKE, "dashboard", "--port", str(port)],
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            cwd=workdir,
-            env=env,
-            start_new_session=True,
-        )
-        url = f"http://127.0.0.1:{port}"
-        try:
-            _wait_healthy(url, proc, log_path)
-            yield url
-        finally:
-            proc.terminate()
-            try:
-                proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                os.killpg(proc.pid, signal.SIGKILL)
-                proc.wait(timeout=30)
-
-
-def _wait_healthy(url: str, proc: subprocess.Popen[bytes], log_path: Path) -> None:
-    deadline = time.monotonic() + START_S
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            pytest.fail(f"marketlake dashboard exited at start-up:\n{log_path.read_text()}")
-        try:
-            if httpx.get(f"{url}/_stcore/health", timeout=2).text == "ok":
-                return
-        except httpx.TransportError:
-            pass
-        time.sleep(0.2)
-    pytest.fail(f"the dashboard did not answer within {START_S} s:\n{log_path.read_text()}")
+    env = env_of(settings) | {"MARKETLAKE_DASHBOARD__LIVE_REFRESH_S": str(refresh_s)}
+    with dashboard(None, workdir, env=env) as running:
+        yield running.url
 
 
 def metric(page: Page, label: str) -> str:
