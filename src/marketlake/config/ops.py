@@ -218,6 +218,12 @@ class DagsterSettings(BaseModel):
     schedules_running: bool = Field(
         False, description="Schedules start running with `dagster dev` (else turn them on)."
     )
+    shutdown_s: float = Field(
+        60.0,
+        gt=0,
+        description="Seconds `marketlake orchestrate` gives dagster dev to stop once asked "
+        "(Ctrl-C, TERM) before it kills what is left (a run in progress is cut short).",
+    )
 
 
 class OpsSettings(BaseModel):

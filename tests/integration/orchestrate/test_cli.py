@@ -112,9 +112,12 @@ def test_orchestrate_starts_dagster_on_marketlakes_definitions(tmp_path: Path) -
     env = {k: v for k, v in os.environ.items() if not k.startswith("MARKETLAKE_")}
     env |= {"MARKETLAKE_CONFIG": str(tmp_path / "marketlake.yaml"), "NO_COLOR": "1"}
     log = (tmp_path / "orchestrate.log").open("w")
+    # Started as `marketlake orchestrate &` from a script is: SIGINT ignored. dagster dev maps
+    # TERM onto its SIGINT handler, so it must still stop on TERM.
     process = subprocess.Popen(
         [MARKETLAKE, "--data-dir", str(tmp_path / "data"), "orchestrate", "--port", str(port)],
         cwd=tmp_path, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN),  # noqa: PLW1509
     )  # fmt: skip
     query = "{ repositoriesOrError { ... on RepositoryConnection { nodes { name " \
             "jobs { name } sensors { name } schedules { name } } } } }"  # fmt: skip
@@ -154,3 +157,31 @@ def test_orchestrate_starts_dagster_on_marketlakes_definitions(tmp_path: Path) -
         except ProcessLookupError:
             pass
         log.close()
+
+
+def test_a_dagster_that_does_not_stop_is_killed_with_its_children_after_the_grace(
+    tmp_path: Path,
+) -> None:
+    import psutil
+
+    from marketlake.cli.orchestrate import _wait
+
+    # A stand-in for a dagster dev stuck in its shutdown: ignores TERM, and has a child.
+    script = (
+        "import signal, subprocess, sys, time\n"
+        "signal.signal(signal.SIGTERM, signal.SIG_IGN)\n"
+        "subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(300)'])\n"
+        "print('ready', flush=True)\n"
+        "time.sleep(300)\n"
+    )
+    stuck = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE)
+    assert stuck.stdout is not None
+    assert stuck.stdout.readline().strip() == b"ready"
+    tree = [psutil.Process(stuck.pid), *psutil.Process(stuck.pid).children(recursive=True)]
+    assert len(tree) == 2
+    stuck.send_signal(signal.SIGTERM)
+    started = time.monotonic()
+    assert _wait(stuck, [started], grace_s=1.0) is None  # not stopped: killed
+    assert time.monotonic() - started < 15
+    _, alive = psutil.wait_procs(tree, timeout=5)
+    assert alive == []
