@@ -1,5 +1,6 @@
-"""In Dagster too, a terminal error is not retried (whatever the retry policy allows), is
-recorded in the ledger and alerted once; the other sources' assets still materialize."""
+"""Faults in Dagster: a transient error is retried by the asset's RetryPolicy until it succeeds;
+a terminal error is not retried (whatever the policy allows), is recorded in the ledger and
+alerted once, and the other sources' assets still materialize."""
 
 from __future__ import annotations
 
@@ -12,8 +13,10 @@ import pytest
 from marketlake.lake import open_lake
 from marketlake.ops.ledger import read_ledger
 from marketlake.orchestrate.definitions import build_definitions
+from marketlake.sources.alphavantage.sample import daily_bars, daily_payload
 from marketlake.sources.csv_daily.sample import write_daily_csvs
 from marketlake.sources.reference.sample import write_reference_files
+from tests.integration.alphavantage.vendor import reply, serve_vendor, with_vendor
 from tests.unit.ops.receiver import webhook_receiver
 
 from .inputs import configured
@@ -53,3 +56,41 @@ def test_a_terminal_error_fails_its_asset_once_and_the_others_materialize(tmp_pa
     assert by_step["pipeline.ingest.reference"].status == "ok"
     (alert,) = hook.accepted
     assert (alert["kind"], alert["step"]) == ("step_failed", "ingest.csv_daily")
+
+
+def test_a_transient_error_twice_is_retried_by_dagster_and_ends_green(tmp_path: Path) -> None:
+    # The vendor's API stand-in (a real HTTP server, recorded replies) is down twice, then
+    # answers; the client does not retry itself here, so the asset's RetryPolicy must.
+    with serve_vendor() as vendor:
+        vendor.on(
+            "TIME_SERIES_DAILY",
+            "IBM",
+            reply(b"", status=503),
+            reply(b"", status=503),
+            reply(daily_payload("IBM", daily_bars("IBM", date(2024, 1, 2), date(2024, 3, 28)))),
+        )
+        run = {"sources": {"alphavantage": {"symbols": ["IBM"]}}}
+        settings = with_vendor(
+            configured(
+                tmp_path / "data", run, retry={"attempts": 3, "first_delay_s": 0, "jitter": 0}
+            ),
+            vendor,
+            retries=0,
+        )
+        defs = build_definitions(settings)
+        done = dg.materialize(
+            list(defs.assets or []),
+            selection=dg.AssetSelection.assets(
+                ["bronze", "alphavantage"], ["silver", "alphavantage"]
+            ),
+            raise_on_error=False,
+            instance=dg.DagsterInstance.ephemeral(),
+        )
+        assert vendor.calls("IBM") == 3
+    assert done.success
+    retries = [e for e in done.all_events if e.event_type == dg.DagsterEventType.STEP_UP_FOR_RETRY]
+    assert len(retries) == 2
+    materialized = {e.asset_key.to_user_string() for e in done.get_asset_materialization_events()}
+    assert materialized == {"bronze/alphavantage", "silver/alphavantage"}
+    rows = [r for r in read_ledger(open_lake(settings)) if r.step == "pipeline.ingest.alphavantage"]
+    assert [r.status for r in rows] == ["failed", "failed", "ok"]
