@@ -25,12 +25,13 @@ A message that breaks a rule raises :class:`Malformed` with a reason code (``jso
 
 from __future__ import annotations
 
-import json
 import math
 import re
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
+
+import orjson
 
 VERSION = 1
 SYMBOL = re.compile(r"^[A-Za-z0-9][A-Za-z0-9.:_^-]{0,39}$")
@@ -38,7 +39,7 @@ TS_MAX = 7_258_118_400 * 10**9  # 2200-01-01: anything later is a unit mistake (
 KINDS = ("trade", "bar")
 _INF = math.inf
 _VALID: set[str] = set()
-_loads = json.JSONDecoder().decode
+_loads = orjson.loads  # several times the stdlib decoder's speed, on every message consumed
 
 
 class Malformed(Exception):  # noqa: N818 - a verdict on a message, not an error of marketlake
@@ -105,7 +106,7 @@ def encode(tick: Tick, *, published_ns: int | None = None) -> bytes:
         body["session"] = date.fromordinal(tick.session).isoformat()
     if published_ns is not None:
         body["pub"] = published_ns
-    return json.dumps(body, separators=(",", ":")).encode()
+    return orjson.dumps(body)
 
 
 def _number(body: dict[str, Any], name: str) -> float:
@@ -148,7 +149,7 @@ def decode(data: bytes, subject_symbol: str | None = None) -> Tick:
         Malformed: the message breaks a rule (see the module doc for the codes).
     """
     try:
-        body = _loads(data.decode())
+        body = _loads(data)
     except (ValueError, UnicodeDecodeError) as exc:
         raise Malformed("json.invalid", f"not JSON: {exc}") from None
     if type(body) is not dict:
@@ -162,6 +163,9 @@ def decode(data: bytes, subject_symbol: str | None = None) -> Tick:
     if subject_symbol is not None and symbol != subject_symbol:
         raise Malformed("symbol.mismatch", f"body names {symbol!r}, subject {subject_symbol!r}")
     ts = get("ts_event")
+    if type(ts) is float and ts.is_integer() and abs(ts) >= 2**64:
+        # orjson reads integers wider than 64 bits as floats: still a time, out of range.
+        raise Malformed("ts.invalid", f"ts_event {ts:.0f} is not UTC nanoseconds (1970..2200)")
     if type(ts) is not int:
         ts = _integer(body, "ts_event")
     if not 0 < ts < TS_MAX:
