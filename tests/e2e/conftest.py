@@ -1,14 +1,21 @@
-"""Run the CLI as a user does: the installed ``marketlake`` script, in a subprocess."""
+"""Run the CLI as a user does: the installed ``marketlake`` script, in a subprocess; and look at
+what it serves in Debian's Chromium."""
 
 from __future__ import annotations
 
 import os
 import subprocess
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
+
+from tests.support import launch_chromium
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Browser
 
 MARKETLAKE = str(Path(sys.executable).parent / "marketlake")
 CLI = Callable[..., subprocess.CompletedProcess[str]]
@@ -35,3 +42,16 @@ def cli(tmp_path: Path) -> CLI:
         )
 
     return run
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    """Debian's headless Chromium, shared by a module's tests (a fresh context per page)."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = launch_chromium(playwright)
+        try:
+            yield chromium
+        finally:
+            chromium.close()

@@ -9,7 +9,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, Page, sync_playwright
+from playwright.sync_api import Browser, Page
 
 from marketlake.config import load_settings
 from marketlake.lake.store import open_lake
@@ -17,7 +17,7 @@ from marketlake.ops.ledger import Run
 from marketlake.warehouse import build_warehouse
 from tests.integration.api.support import publish_info_bars, publish_quarantined
 from tests.integration.warehouse.sample_silver import publish_sample
-from tests.support import launch_chromium, listening
+from tests.support import listening
 
 from .conftest import CLI
 from .dashboard_support import (
@@ -53,14 +53,6 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> Path:
     publish_info_bars(lake)
     build_warehouse(settings, run=Run(lake))
     return data_dir
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with sync_playwright() as playwright:
-        chromium = launch_chromium(playwright)
-        yield chromium
-        chromium.close()
 
 
 @pytest.fixture

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import nats
 import pytest
-from playwright.sync_api import Browser, Page, sync_playwright
+from playwright.sync_api import Browser, Page
 
 from marketlake.config import Settings, load_settings
 from marketlake.serve.live import read_live, read_progress
@@ -27,7 +27,7 @@ from tests.integration.stream.support import (
     walk,
 )
 from tests.servers import nats_url
-from tests.support import free_port, launch_chromium
+from tests.support import free_port
 
 from .dashboard_support import (
     assert_no_error,
@@ -48,14 +48,6 @@ pytestmark = pytest.mark.e2e
 SYMBOLS = ["AAA", "BRK.B"]
 STEP = 6 * 3600 * SECOND  # four ticks a day: 120 ticks span 30 days of daily sessions
 REFRESH_S = 1.0
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with sync_playwright() as playwright:
-        chromium = launch_chromium(playwright)
-        yield chromium
-        chromium.close()
 
 
 @pytest.fixture

@@ -25,11 +25,8 @@ from marketlake.warehouse import build_warehouse
 from tests.e2e.conftest import MARKETLAKE
 from tests.integration.api.support import publish_info_bars, publish_quarantined
 from tests.integration.warehouse.sample_silver import publish_sample
-from tests.support import launch_chromium
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator
-
     from playwright.sync_api import Browser, Route
 
 pytestmark = pytest.mark.e2e
@@ -113,19 +110,6 @@ def written(tmp_path_factory: pytest.TempPathFactory) -> Written:
     return Written(path=output, figures=int(said.group(1)))
 
 
-@pytest.fixture(scope="module")
-def chromium() -> Iterator[Browser]:
-    """Debian's Chromium, headless, shared by the module's tests (a fresh context per page)."""
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = launch_chromium(playwright)
-        try:
-            yield browser
-        finally:
-            browser.close()
-
-
 def open_in_chromium(browser: Browser, path: Path, *, screenshot: Path | None = None) -> Seen:
     """Open ``path`` with every non-file: request failed, and look at each figure."""
     from PIL import Image
@@ -198,11 +182,11 @@ def problems(seen: Seen, expected_figures: int) -> list[str]:
 
 
 def test_every_figure_of_the_report_renders_offline(
-    chromium: Browser, written: Written, tmp_path: Path
+    browser: Browser, written: Written, tmp_path: Path
 ) -> None:
     screenshot = tmp_path / "report.png"
 
-    seen = open_in_chromium(chromium, written.path, screenshot=screenshot)
+    seen = open_in_chromium(browser, written.path, screenshot=screenshot)
 
     assert problems(seen, written.figures) == []
     assert len(seen.figures) == written.figures > 0
@@ -254,13 +238,13 @@ BROKEN = {
 
 @pytest.mark.parametrize("fault", list(BROKEN))
 def test_the_checks_catch_a_broken_page(
-    chromium: Browser, written: Written, tmp_path: Path, fault: str
+    browser: Browser, written: Written, tmp_path: Path, fault: str
 ) -> None:
     breaks, expected = BROKEN[fault]
     broken = tmp_path / "broken.html"
     broken.write_text(breaks(written.path.read_text()))
 
-    found = problems(open_in_chromium(chromium, broken), written.figures)
+    found = problems(open_in_chromium(browser, broken), written.figures)
 
     assert any(p.startswith(expected) for p in found), found
     if fault.endswith("svg"):  # and one figure fewer rendered than the report said
