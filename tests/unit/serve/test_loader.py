@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import subprocess
 import sys
-from collections.abc import Iterator
 from datetime import UTC, date, datetime
 
 import polars as pl
@@ -20,13 +19,6 @@ from tests.unit.serve.support import minute_bars, publish, trades
 
 D23 = [date(2023, 12, 28), date(2023, 12, 29)]
 D24 = [date(2024, 1, 2), date(2024, 1, 3), date(2024, 1, 4)]
-
-
-@pytest.fixture(autouse=True)
-def _fresh_cache() -> Iterator[None]:
-    loader.cache_clear()
-    yield
-    loader.cache_clear()
 
 
 @pytest.fixture

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import date, timedelta
 
 import numpy as np
@@ -11,7 +10,7 @@ import pytest
 
 from marketlake.config import Settings
 from marketlake.lake import Lake
-from marketlake.serve import bar_types, loader, queries
+from marketlake.serve import bar_types, queries
 from tests.integration.warehouse.sample_silver import daily_bars, publish
 from tests.unit.analytics.sample import sample_bars_info, write_bars_info
 from tests.unit.serve.support import minute_bars
@@ -19,13 +18,6 @@ from tests.unit.serve.support import publish as publish_rows
 from tests.unit.serve.test_queries import dim_symbol, write_mart
 
 DAYS = [date(2024, 1, 1) + timedelta(days=i) for i in range(400) if (i % 7) < 5]
-
-
-@pytest.fixture(autouse=True)
-def _fresh_cache() -> Iterator[None]:
-    loader.cache_clear()
-    yield
-    loader.cache_clear()
 
 
 @pytest.fixture
